@@ -1,0 +1,159 @@
+/**
+ * The settings of one build (immutable, resolved once from the recipe, the options and the
+ * host) and its mutable state (namespace, cleanups, which apt lists are fresh), kept apart as
+ * mkosi keeps its config and context apart.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { digestOf } from "../cache/canonical.js";
+import { Cache, defaultCacheDir } from "../cache/store.js";
+import { ensureBinfmt } from "../host/binfmt.js";
+import { Cleanups } from "../host/cleanups.js";
+import { hostMirrors } from "../host/mirror.js";
+import { Namespace } from "../host/namespace.js";
+import { run } from "../host/run.js";
+import { type Reporter, silentReporter } from "../progress.js";
+import type { LoadedRecipe } from "../recipe/load.js";
+import type { Vars } from "../recipe/vars.js";
+
+/** Bumped whenever the bytes strata writes for the same inputs would change. */
+export const LAYER_FORMAT = "strata-layer/1";
+/** Timestamps inside layers (SOURCE_DATE_EPOCH), fixed so equal inputs give equal bytes. */
+export const DEFAULT_EPOCH = 1735689600;
+export const SQUASHFS = { compression: "zstd", level: 9 } as const;
+
+export interface BuildOptions {
+  set?: Vars;
+  mirror?: string;
+  cacheDir?: string;
+  /** The apt package cache to share; default: the host's own (Dir::Cache::archives). */
+  aptCacheDir?: string;
+  /** Where modules, manifest.json and outputs go; default ./out */
+  out?: string;
+  /** Rebuild these layers (and so everything above them) even when cached; "*" for all. */
+  rebuild?: string[];
+  /** Report, for each layer rebuilt, which input changed. */
+  explain?: boolean;
+  reporter?: Reporter;
+  /** Print every line of tool output (non-terminal reporter). */
+  verbose?: boolean;
+}
+
+export interface ResolvedDistro {
+  suite: string;
+  arch: string;
+  mirror: string;
+  security: string | undefined;
+  updates: boolean;
+  components: string[];
+  recommends: boolean;
+}
+
+export interface Settings {
+  readonly recipe: LoadedRecipe;
+  readonly distro: ResolvedDistro;
+  readonly cacheDir: string;
+  readonly aptArchives: string;
+  readonly aptLists: string;
+  readonly epoch: number;
+}
+
+export function sourcesLines(d: ResolvedDistro): string[] {
+  const comps = d.components.join(" ");
+  const rolling = d.suite === "sid" || d.suite === "unstable";
+  const lines = [`deb ${d.mirror} ${d.suite} ${comps}`];
+  if (d.updates && !rolling) lines.push(`deb ${d.mirror} ${d.suite}-updates ${comps}`);
+  if (d.security && !rolling) lines.push(`deb ${d.security} ${d.suite}-security ${comps}`);
+  return lines;
+}
+
+async function hostAptArchives(): Promise<string> {
+  const { stdout } = await run("apt-config", ["shell", "A", "Dir::Cache::archives/d"], {
+    reject: false,
+  });
+  const m = /A='([^']+)'/.exec(stdout);
+  return (m?.[1] ?? "/var/cache/apt/archives/").replace(/\/+$/, "");
+}
+
+export async function resolveSettings(
+  recipe: LoadedRecipe,
+  options: BuildOptions,
+): Promise<Settings> {
+  const d = recipe.recipe.distro;
+  const explicitMirror = d.mirror ?? options.mirror;
+  const host = explicitMirror && d.security !== undefined ? undefined : await hostMirrors();
+  const distro: ResolvedDistro = {
+    suite: d.suite,
+    arch: d.arch,
+    mirror: (explicitMirror ?? host?.mirror ?? "").replace(/\/+$/, ""),
+    // A recipe that names its own mirror gets no security mirror it did not ask for.
+    security:
+      d.security === false
+        ? undefined
+        : (d.security ?? (explicitMirror ? undefined : host?.security)),
+    updates: d.updates,
+    components: [...d.components],
+    recommends: d.recommends,
+  };
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const aptArchives =
+    options.aptCacheDir ?? process.env.STRATA_APT_CACHE ?? (await hostAptArchives());
+  const aptLists = join(
+    cacheDir,
+    "apt-lists",
+    digestOf({ sources: sourcesLines(distro), arch: distro.arch }).slice(0, 16),
+  );
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? DEFAULT_EPOCH);
+  return Object.freeze({
+    recipe,
+    distro: Object.freeze(distro),
+    cacheDir,
+    aptArchives,
+    aptLists,
+    epoch,
+  });
+}
+
+export class BuildContext {
+  readonly cleanups = new Cleanups();
+  readonly cache: Cache;
+  readonly reporter: Reporter;
+  /** apt lists refreshed in this build (apt-get update once per build). */
+  aptListsFresh = false;
+  private ns: Promise<Namespace> | undefined;
+  private binfmtReady: Promise<void> | undefined;
+
+  constructor(
+    readonly settings: Settings,
+    reporter: Reporter = silentReporter,
+  ) {
+    this.cache = new Cache(settings.cacheDir);
+    this.reporter = reporter;
+  }
+
+  /** The build's private mount namespace, created on first use. */
+  namespace(): Promise<Namespace> {
+    this.ns ??= Namespace.create().then((ns) => {
+      this.cleanups.push("end the build namespace", () => ns.close());
+      return ns;
+    });
+    return this.ns;
+  }
+
+  /** Makes foreign-architecture binaries runnable, once. */
+  binfmt(): Promise<void> {
+    this.binfmtReady ??= ensureBinfmt(this.settings.distro.arch, this.cleanups, (m) =>
+      this.reporter.info(m),
+    );
+    return this.binfmtReady;
+  }
+
+  prepareAptDirs(): void {
+    mkdirSync(join(this.settings.aptLists, "partial"), { recursive: true });
+    mkdirSync(join(this.settings.aptArchives, "partial"), { recursive: true });
+  }
+
+  async close(): Promise<void> {
+    await this.cleanups.runAll((m) => this.reporter.warn(m));
+  }
+}

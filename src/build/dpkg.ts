@@ -1,0 +1,50 @@
+/** Reads dpkg's status database and tells what a layer installed, removed or changed. */
+import { readFileSync } from "node:fs";
+import type { PackageRef } from "../cache/store.js";
+
+export function parseDpkgStatus(text: string): PackageRef[] {
+  const out: PackageRef[] = [];
+  for (const para of text.split(/\n\s*\n/)) {
+    const field = (name: string) => new RegExp(`^${name}: (.*)$`, "m").exec(para)?.[1]?.trim();
+    const status = field("Status");
+    const name = field("Package");
+    if (!name || !status?.endsWith(" installed")) continue;
+    out.push({ name, version: field("Version") ?? "", arch: field("Architecture") ?? "" });
+  }
+  return out.sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : a.arch < b.arch ? -1 : 1,
+  );
+}
+
+export function readDpkgStatus(root: string): PackageRef[] {
+  try {
+    return parseDpkgStatus(readFileSync(`${root}/var/lib/dpkg/status`, "utf8"));
+  } catch {
+    return [];
+  }
+}
+
+export interface PackageChanges {
+  added: PackageRef[];
+  removed: PackageRef[];
+  /** Same package, other version (upgrades and downgrades). */
+  changed: (PackageRef & { from: string })[];
+}
+
+export function diffPackages(
+  before: readonly PackageRef[],
+  after: readonly PackageRef[],
+): PackageChanges {
+  const id = (p: PackageRef) => `${p.name}:${p.arch}`;
+  const old = new Map(before.map((p) => [id(p), p]));
+  const now = new Map(after.map((p) => [id(p), p]));
+  const added: PackageRef[] = [];
+  const changed: (PackageRef & { from: string })[] = [];
+  for (const p of after) {
+    const o = old.get(id(p));
+    if (!o) added.push(p);
+    else if (o.version !== p.version) changed.push({ ...p, from: o.version });
+  }
+  const removed = before.filter((p) => !now.has(id(p)));
+  return { added, removed, changed };
+}

@@ -1,0 +1,64 @@
+/**
+ * A layer's cache key: the digest of a canonical manifest of every input that can change its
+ * bytes: the parent's key, the distro settings and mirror, the bootstrap and steps (after vars
+ * substitution), the content of every file a `copy` step brings in, the squashfs settings, the
+ * timestamp epoch and strata's layer-format version. A layer's key changes when anything below
+ * it changes, so a miss rebuilds that layer and every layer above it, never one below.
+ */
+import { resolve } from "node:path";
+import { digestOf } from "../cache/canonical.js";
+import { filesDigest } from "../cache/files-digest.js";
+import type { ResolvedLayer } from "../recipe/graph.js";
+import { LAYER_FORMAT, type Settings, SQUASHFS, sourcesLines } from "./context.js";
+
+export interface LayerManifest {
+  format: string;
+  parent: string | null;
+  distro: Settings["distro"] & { sources: string[] };
+  squashfs: typeof SQUASHFS;
+  epoch: number;
+  bootstrap: unknown;
+  steps: unknown[];
+}
+
+export async function layerManifest(
+  settings: Settings,
+  layer: ResolvedLayer,
+  parentKey: string | undefined,
+): Promise<LayerManifest> {
+  const steps = await Promise.all(
+    layer.steps.map(async (s) => {
+      if (!s.step.copy) return s.step;
+      const digest = await filesDigest(resolve(settings.recipe.dir, s.step.copy.from));
+      return { copy: { ...s.step.copy, content: `sha256:${digest}` } };
+    }),
+  );
+  return {
+    format: LAYER_FORMAT,
+    parent: parentKey ?? null,
+    distro: { ...settings.distro, sources: sourcesLines(settings.distro) },
+    squashfs: SQUASHFS,
+    epoch: settings.epoch,
+    bootstrap: layer.spec.bootstrap ?? null,
+    steps,
+  };
+}
+
+export interface LayerKey {
+  key: string;
+  manifest: LayerManifest;
+}
+
+/** Keys of all `layers` (parents first, as `resolveLayers` orders them). */
+export async function layerKeys(
+  settings: Settings,
+  layers: readonly ResolvedLayer[],
+): Promise<Map<string, LayerKey>> {
+  const keys = new Map<string, LayerKey>();
+  for (const layer of layers) {
+    const parentKey = layer.parent ? keys.get(layer.parent)?.key : undefined;
+    const manifest = await layerManifest(settings, layer, parentKey);
+    keys.set(layer.name, { key: digestOf(manifest), manifest });
+  }
+  return keys;
+}

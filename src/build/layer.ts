@@ -1,0 +1,232 @@
+/**
+ * Builds one layer. A bootstrap layer starts from mmdebstrap's directory; any other layer is a
+ * fresh upper directory over the stacked modules of the layers below. The steps run one by one
+ * in the sandbox; then the upper directory (only what this layer changed, whiteouts included)
+ * is scrubbed, packed and moved into the cache in one rename.
+ */
+import { cpSync, lstatSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CacheEntry, LayerMeta } from "../cache/store.js";
+import { StrataError } from "../errors.js";
+import type { Namespace } from "../host/namespace.js";
+import { run, tail } from "../host/run.js";
+import type { ResolvedLayer } from "../recipe/graph.js";
+import { runStepHandler } from "../steps/index.js";
+import { q, type ShOptions, type StepContext } from "../steps/types.js";
+import { bootstrapRoot } from "./bootstrap.js";
+import type { BuildContext } from "./context.js";
+import { readDpkgStatus } from "./dpkg.js";
+import { fileSha256, packSquashfs } from "./pack.js";
+import { PLACEHOLDERS, POLICY_RC_D, STAGE_IN_ROOT, sandboxArgv, sandboxEnv } from "./sandbox.js";
+import { scrubLayer } from "./scrub.js";
+import { mountStack } from "./stack.js";
+
+/** apt options for every apt-get strata runs inside a root. */
+const APT = "apt-get -q -o APT::Sandbox::User=root -o Acquire::Languages=none -o Dpkg::Use-Pty=0";
+
+export interface LayerJob {
+  layer: ResolvedLayer;
+  key: string;
+  manifest: unknown;
+  /** Cache entries of the layers below, bottom first. */
+  lowers: CacheEntry[];
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the layer's steps in `root` (a path inside the namespace). */
+async function runSteps(
+  ctx: BuildContext,
+  ns: Namespace,
+  job: LayerJob,
+  root: string,
+  stage: string,
+) {
+  const { settings, reporter } = ctx;
+  const mounts = { root, aptArchives: settings.aptArchives, aptLists: settings.aptLists, stage };
+
+  for (const planned of job.layer.steps) {
+    reporter.status(`${job.layer.name}: ${planned.label}`);
+    const sh = async (script: string, options: ShOptions = {}): Promise<string> => {
+      for (const [name, content] of Object.entries(options.files ?? {}))
+        writeFileSync(join(stage, name), content);
+      writeFileSync(join(stage, "script.sh"), script.endsWith("\n") ? script : `${script}\n`);
+      const argv = sandboxArgv(mounts, ["/bin/sh", "-e", `${STAGE_IN_ROOT}/script.sh`], {
+        env: sandboxEnv(settings.epoch, options.env),
+      });
+      const result = await run(argv[0] as string, argv.slice(1), {
+        ns,
+        onLine: (l) => reporter.detail(l),
+        reject: false,
+        cleanEnv: true,
+        env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+      });
+      if (result.exitCode !== 0) {
+        const aptErrors = result.output.split("\n").filter((l) => /^E: /.test(l));
+        throw new StrataError(
+          "E_STEP_FAILED",
+          `layer '${job.layer.name}', step ${planned.label} failed with exit code ${result.exitCode}:\n${tail(result.output)}`,
+          {
+            hint:
+              aptErrors.length > 0
+                ? `apt said: ${aptErrors.join(" / ")}`
+                : `fix the step at ${planned.label.split(" ")[0]} in ${settings.recipe.file}`,
+          },
+        );
+      }
+      return result.stdout;
+    };
+    const aptUpdate = async () => {
+      if (ctx.aptListsFresh) return;
+      await sh(`${APT} update`);
+      ctx.aptListsFresh = true;
+    };
+    const stepCtx: StepContext = {
+      step: planned,
+      distro: settings.distro,
+      recipeDir: settings.recipe.dir,
+      sh,
+      async stageCopy(hostPath, name) {
+        const dest = join(stage, name);
+        rmSync(dest, { recursive: true, force: true });
+        cpSync(hostPath, dest, {
+          recursive: true,
+          verbatimSymlinks: true,
+          preserveTimestamps: true,
+        });
+        return `${STAGE_IN_ROOT}/${name}`;
+      },
+      async aptInstall(packages) {
+        await aptUpdate();
+        const recommends = settings.distro.recommends ? "" : "--no-install-recommends";
+        await sh(
+          `${APT} install -y ${recommends} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${packages.map(q).join(" ")}`,
+        );
+      },
+      async aptRemove(packages) {
+        await aptUpdate();
+        await sh(`${APT} purge -y --auto-remove ${packages.map(q).join(" ")}`);
+      },
+    };
+    await runStepHandler(stepCtx, planned.kind, planned.step);
+  }
+}
+
+export async function buildLayer(ctx: BuildContext, job: LayerJob): Promise<CacheEntry> {
+  const { settings, reporter, cache } = ctx;
+  const started = Date.now();
+  const ns = await ctx.namespace();
+  await ctx.binfmt();
+  ctx.prepareAptDirs();
+
+  const work = cache.workDir(job.layer.name);
+  const stage = join(work, "stage");
+  const entryDir = join(work, "entry");
+  mkdirSync(stage, { recursive: true });
+  mkdirSync(entryDir, { recursive: true });
+  writeFileSync(join(stage, "policy-rc.d"), POLICY_RC_D, { mode: 0o755 });
+
+  let unmount: (() => Promise<void>) | undefined;
+  try {
+    let root: string;
+    let upper: string;
+    const bootstrap = job.layer.spec.bootstrap;
+    if (bootstrap) {
+      root = join(work, "root");
+      upper = root;
+      reporter.status(
+        `${job.layer.name}: bootstrapping ${settings.distro.suite}/${settings.distro.arch} with mmdebstrap`,
+      );
+      await bootstrapRoot(
+        settings,
+        ns,
+        bootstrap,
+        root,
+        `layers[${job.layer.index}].bootstrap`,
+        (l) => reporter.detail(l),
+      );
+    } else {
+      upper = join(work, "upper");
+      const stack = await mountStack(
+        ns,
+        job.lowers.map((l) => l.module),
+        join(work, "mnt"),
+        { upper, work: join(work, "ovl-work") },
+      );
+      unmount = stack.unmount;
+      root = stack.root;
+    }
+    const placeholders = PLACEHOLDERS.filter((p) => !exists(ns.view(root + p)));
+
+    await runSteps(ctx, ns, job, root, stage);
+
+    const packages = readDpkgStatus(ns.view(root));
+    if (unmount) {
+      await unmount();
+      unmount = undefined;
+    }
+    scrubLayer(upper, placeholders);
+    reporter.status(`${job.layer.name}: packing`);
+    const module = join(entryDir, "module.sqfs");
+    await packSquashfs(upper, module, settings.epoch, (l) => reporter.detail(l));
+    const meta: LayerMeta = {
+      key: job.key,
+      name: job.layer.name,
+      digest: await fileSha256(module),
+      bytes: statSync(module).size,
+      created: new Date().toISOString(),
+      seconds: (Date.now() - started) / 1000,
+      manifest: job.manifest,
+      packages,
+    };
+    writeFileSync(join(entryDir, "meta.json"), `${JSON.stringify(meta, null, 2)}\n`);
+    return cache.commit(job.key, entryDir);
+  } finally {
+    if (unmount) await unmount();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** For `strata shell`: an interactive shell over the stacked modules; changes go to tmpfs. */
+export async function shellInStack(
+  ctx: BuildContext,
+  modules: string[],
+  command: string[],
+): Promise<number> {
+  const ns = await ctx.namespace();
+  await ctx.binfmt();
+  ctx.prepareAptDirs();
+  const work = ctx.cache.workDir("shell");
+  const stage = join(work, "stage");
+  mkdirSync(stage, { recursive: true });
+  writeFileSync(join(stage, "policy-rc.d"), POLICY_RC_D, { mode: 0o755 });
+  const stack = await mountStack(ns, modules, join(work, "mnt"), "tmpfs");
+  try {
+    const argv = sandboxArgv(
+      {
+        root: stack.root,
+        aptArchives: ctx.settings.aptArchives,
+        aptLists: ctx.settings.aptLists,
+        stage,
+      },
+      command,
+      { env: sandboxEnv(ctx.settings.epoch, { PS1: "strata# " }), interactive: true },
+    );
+    const result = await run(argv[0] as string, argv.slice(1), {
+      ns,
+      interactive: true,
+      reject: false,
+    });
+    return result.exitCode;
+  } finally {
+    await stack.unmount();
+    rmSync(work, { recursive: true, force: true });
+  }
+}

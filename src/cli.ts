@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+/**
+ * The `strata` command. The only place that prints results and errors and sets the exit code;
+ * everything else is a library call (see index.ts).
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { build } from "./build/build.js";
+import { cacheGc, cacheList, parseSize } from "./commands/cache.js";
+import { doctor } from "./commands/doctor.js";
+import { shell } from "./commands/shell.js";
+import { validate } from "./commands/validate.js";
+import { formatProblem, StrataError } from "./errors.js";
+import { parseSetArgs } from "./recipe/vars.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+function sets(values: string[]): Record<string, string> {
+  try {
+    return parseSetArgs(values);
+  } catch (e) {
+    throw new StrataError("E_USAGE", (e as Error).message, { hint: "--set name=value" });
+  }
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function reportError(e: unknown, json: boolean): number {
+  if (e instanceof StrataError) {
+    if (json) printJson({ ok: false, error: e.toJSON() });
+    else {
+      process.stderr.write(`strata: error[${e.code}]: ${e.message}\n`);
+      for (const p of e.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
+      if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+    }
+    return e.code === "E_USAGE" ? 2 : 1;
+  }
+  if (json) printJson({ ok: false, error: { code: "E_INTERNAL", message: String(e) } });
+  process.stderr.write(`strata: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 70;
+}
+
+const program = new Command()
+  .name("strata")
+  .description("Build bootable, updatable Debian systems from a recipe of stacked, cached layers.")
+  .version(pkg.version)
+  .showHelpAfterError()
+  .exitOverride();
+
+const commonBuildOptions = (cmd: Command) =>
+  cmd
+    .option("--set <name=value>", "override a recipe variable (repeatable)", collect, [])
+    .option(
+      "--mirror <url>",
+      "Debian mirror (default: the recipe's, else the host's apt configuration)",
+    )
+    .option("--cache-dir <dir>", "layer cache (default: /var/cache/strata or $STRATA_CACHE_DIR)")
+    .option("--apt-cache <dir>", "apt package cache to share (default: the host's)")
+    .option(
+      "--rebuild <layer>",
+      "rebuild this layer and those above it even if cached; * for all",
+      collect,
+      [],
+    )
+    .option("-v, --verbose", "print every line of tool output when not on a terminal");
+
+commonBuildOptions(
+  program
+    .command("build")
+    .description("build the recipe's layers (cached) and its outputs")
+    .argument("[recipe]", "recipe file, or a directory holding strata.yaml", ".")
+    .option("-o, --out <dir>", "where modules, manifest.json and outputs go", "out")
+    .option("--explain", "say for each rebuilt layer which input changed")
+    .option("--json", "print the result as JSON on stdout"),
+).action(async (recipe: string, o) => {
+  const result = await build(recipe, {
+    set: sets(o.set),
+    mirror: o.mirror,
+    cacheDir: o.cacheDir,
+    aptCacheDir: o.aptCache,
+    rebuild: o.rebuild,
+    out: o.out,
+    explain: o.explain,
+    verbose: o.verbose,
+  });
+  if (o.json) {
+    printJson({ ok: true, ...result });
+    return;
+  }
+  for (const l of result.layers) {
+    process.stdout.write(
+      `${l.file.padEnd(24)} ${l.cached ? "cached " : "built  "} ${mib(l.bytes).padStart(10)}  ${l.digest.slice(0, 19)}${l.cached ? "" : `  ${l.seconds.toFixed(1)} s`}\n`,
+    );
+  }
+  for (const out of result.outputs) process.stdout.write(`${out.type.padEnd(6)} ${out.path}\n`);
+  process.stdout.write(`manifest ${result.manifest}\n`);
+});
+
+program
+  .command("validate")
+  .description("check the whole recipe and report every problem; builds nothing")
+  .argument("[recipe]", "recipe file, or a directory holding strata.yaml", ".")
+  .option("--set <name=value>", "override a recipe variable (repeatable)", collect, [])
+  .option("--json", "print the result as JSON on stdout")
+  .action((recipe: string, o) => {
+    const result = validate(recipe, sets(o.set));
+    if (o.json) return printJson({ ok: true, ...result });
+    process.stdout.write(
+      `${result.file}: ok (${result.layers.length} layers, ${result.outputs.length} outputs)\n`,
+    );
+    for (const l of result.layers) {
+      process.stdout.write(
+        `  ${l.name}${l.parent ? ` (on ${l.parent})` : ""}: ${l.steps.length} steps\n`,
+      );
+    }
+  });
+
+commonBuildOptions(
+  program
+    .command("shell")
+    .description(
+      "a shell in a layer's stacked root (builds what is not cached); changes are thrown away",
+    )
+    .argument("[recipe]", "recipe file, or a directory holding strata.yaml", ".")
+    .argument("[layer]", "the top layer (default: the last one)")
+    .option("-c, --command <script>", "run this shell command instead of an interactive shell"),
+).action(async (recipe: string, layer: string | undefined, o) => {
+  const command = o.command ? ["/bin/sh", "-c", o.command] : ["/bin/bash", "-l"];
+  process.exitCode = await shell(recipe, layer, command, {
+    set: sets(o.set),
+    mirror: o.mirror,
+    cacheDir: o.cacheDir,
+    aptCacheDir: o.aptCache,
+    rebuild: o.rebuild,
+    verbose: o.verbose,
+  });
+});
+
+const cache = program.command("cache").description("inspect and trim the layer cache");
+cache
+  .command("ls")
+  .description("list cached layers, most recently used first")
+  .option("--cache-dir <dir>", "layer cache (default: /var/cache/strata or $STRATA_CACHE_DIR)")
+  .option("--json", "print the result as JSON on stdout")
+  .action((o) => {
+    const items = cacheList(o.cacheDir);
+    if (o.json) return printJson({ ok: true, layers: items });
+    for (const i of items) {
+      process.stdout.write(
+        `${i.key.slice(0, 16)}  ${i.name.padEnd(16)} ${mib(i.bytes).padStart(10)}  last used ${i.lastUsed}\n`,
+      );
+    }
+    process.stdout.write(
+      `${items.length} layers, ${mib(items.reduce((n, i) => n + i.bytes, 0))}\n`,
+    );
+  });
+cache
+  .command("gc")
+  .description(
+    "remove cached layers that the given recipes do not use, or the oldest beyond a size budget",
+  )
+  .argument("[recipes...]", "recipes whose layers are kept")
+  .option("--max-size <size>", "size budget, e.g. 10G")
+  .option("--cache-dir <dir>", "layer cache (default: /var/cache/strata or $STRATA_CACHE_DIR)")
+  .option("--mirror <url>", "the mirror the recipes were built with, if not the default")
+  .option("--json", "print the result as JSON on stdout")
+  .action(async (recipes: string[], o) => {
+    const result = await cacheGc({
+      recipes,
+      cacheDir: o.cacheDir,
+      mirror: o.mirror,
+      maxBytes: o.maxSize ? parseSize(o.maxSize) : undefined,
+    });
+    if (o.json) return printJson({ ok: true, ...result });
+    for (const r of result.removed)
+      process.stdout.write(`removed ${r.key.slice(0, 16)} ${r.name} (${mib(r.bytes)})\n`);
+    process.stdout.write(`freed ${mib(result.freedBytes)}; ${result.kept.length} layers kept\n`);
+  });
+
+program
+  .command("doctor")
+  .description("check the host tools and kernel features strata needs")
+  .option("--json", "print the result as JSON on stdout")
+  .action(async (o) => {
+    const report = await doctor();
+    if (o.json) {
+      printJson(report);
+    } else {
+      for (const c of report.checks) {
+        const mark = c.ok ? "ok  " : c.optional ? "opt " : "FAIL";
+        process.stdout.write(
+          `${mark} ${c.name.padEnd(28)} ${c.detail}${c.fix && !c.ok ? `  → ${c.fix}` : ""}\n`,
+        );
+      }
+    }
+    if (!report.ok) process.exitCode = 1;
+  });
+
+program.addOption(new Option("--no-color").hideHelp());
+
+async function main(argv: string[]): Promise<number> {
+  const json = argv.includes("--json");
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    return reportError(e, json);
+  }
+}
+
+// Cleanups run on the way out of a build; an interrupt ends the process so they do.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\nstrata: ${signal}, stopping\n`);
+    process.exit(130);
+  });
+}
+
+process.exitCode = await main(process.argv);

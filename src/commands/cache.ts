@@ -1,0 +1,102 @@
+/**
+ * `strata cache ls` and `strata cache gc`. gc keeps the layers that the given recipes use now
+ * and, with a size budget, removes the least recently used of the others until the cache fits.
+ */
+
+import { resolveSettings } from "../build/context.js";
+import { layerKeys } from "../build/keys.js";
+import { Cache, defaultCacheDir } from "../cache/store.js";
+import { StrataError } from "../errors.js";
+import { loadRecipe } from "../recipe/load.js";
+
+export interface CacheItem {
+  key: string;
+  name: string;
+  digest: string;
+  bytes: number;
+  created: string;
+  lastUsed: string;
+}
+
+export function cacheList(cacheDir = defaultCacheDir()): CacheItem[] {
+  return new Cache(cacheDir)
+    .list()
+    .map((e) => ({
+      key: e.meta.key,
+      name: e.meta.name,
+      digest: `sha256:${e.meta.digest}`,
+      bytes: e.meta.bytes,
+      created: e.meta.created,
+      lastUsed: e.lastUsed.toISOString(),
+    }))
+    .sort((a, b) => (a.lastUsed < b.lastUsed ? 1 : -1));
+}
+
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(text.trim());
+  if (!m) throw new StrataError("E_USAGE", `not a size: ${text}`, { hint: "e.g. 500M or 20G" });
+  const unit =
+    { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[(m[2] ?? "").toUpperCase()] ?? 1;
+  return Math.floor(Number(m[1]) * unit);
+}
+
+export interface GcOptions {
+  cacheDir?: string;
+  /** Keep every layer these recipes use now. */
+  recipes?: string[];
+  /** Then remove least recently used entries until the cache is at most this many bytes. */
+  maxBytes?: number;
+  mirror?: string;
+}
+
+export interface GcResult {
+  removed: CacheItem[];
+  kept: CacheItem[];
+  freedBytes: number;
+}
+
+export async function cacheGc(options: GcOptions): Promise<GcResult> {
+  const recipes = options.recipes ?? [];
+  if (recipes.length === 0 && options.maxBytes === undefined) {
+    throw new StrataError("E_USAGE", "cache gc needs recipes to keep, a --max-size, or both", {
+      hint: "strata cache gc examples/minimal --max-size 10G",
+    });
+  }
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const cache = new Cache(cacheDir);
+  const keep = new Set<string>();
+  for (const path of recipes) {
+    const recipe = loadRecipe(path);
+    const settings = await resolveSettings(recipe, { cacheDir, mirror: options.mirror });
+    for (const { key } of (await layerKeys(settings, recipe.layers)).values()) keep.add(key);
+  }
+  const lock = await cache.lock(() => {});
+  try {
+    const items = cacheList(cacheDir);
+    const removed: CacheItem[] = [];
+    // Never what the recipes use. Without a budget, all the rest goes; with one, the least
+    // recently used of the rest go until the cache fits.
+    let candidates = items.filter((i) => !keep.has(i.key));
+    if (options.maxBytes !== undefined) {
+      const budget = options.maxBytes;
+      let total = items.reduce((n, i) => n + i.bytes, 0);
+      candidates = [...candidates].reverse().filter((i) => {
+        if (total <= budget) return false;
+        total -= i.bytes;
+        return true;
+      });
+    }
+    for (const item of candidates) {
+      cache.remove(item.key);
+      removed.push(item);
+    }
+    const gone = new Set(removed.map((r) => r.key));
+    return {
+      removed,
+      kept: items.filter((i) => !gone.has(i.key)),
+      freedBytes: removed.reduce((n, i) => n + i.bytes, 0),
+    };
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * `strata shell RECIPE [LAYER]`: an interactive shell (or one command, with `-c`) in a layer's
+ * stacked root, for the foreign architecture too. The layers are built first if they are not
+ * cached. Changes go to a tmpfs and are thrown away.
+ */
+
+import { buildLayers, withBuildContext } from "../build/build.js";
+import type { BuildOptions } from "../build/context.js";
+import { shellInStack } from "../build/layer.js";
+import { StrataError } from "../errors.js";
+import { stackOf } from "../recipe/graph.js";
+
+export async function shell(
+  recipePath: string,
+  layerName: string | undefined,
+  command: string[],
+  options: BuildOptions = {},
+): Promise<number> {
+  return withBuildContext(
+    recipePath,
+    options,
+    (recipe) => {
+      if (layerName !== undefined && !recipe.layers.some((l) => l.name === layerName)) {
+        throw new StrataError("E_USAGE", `no layer named '${layerName}'`, {
+          hint: `layers are: ${recipe.layers.map((l) => l.name).join(", ")}`,
+        });
+      }
+    },
+    async (ctx, recipe) => {
+      const top = layerName ?? (recipe.recipe.layers.at(-1)?.name as string);
+      const stack = stackOf(recipe.layers, top);
+      const { entries } = await buildLayers(ctx, recipe, stack, options);
+      ctx.reporter.done();
+      const modules = stack.map((l) => entries.get(l.name)?.module as string);
+      return shellInStack(ctx, modules, command);
+    },
+  );
+}

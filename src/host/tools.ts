@@ -1,0 +1,106 @@
+/**
+ * Every host tool strata runs, with the Debian package that provides it, so that a missing
+ * tool is reported with the exact `apt-get install` line. `strata doctor` checks them all.
+ */
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { StrataError } from "../errors.js";
+
+export interface Tool {
+  command: string;
+  package: string;
+  why: string;
+}
+
+export const TOOLS = {
+  mmdebstrap: { command: "mmdebstrap", package: "mmdebstrap", why: "bootstraps the first layer" },
+  bwrap: { command: "bwrap", package: "bubblewrap", why: "isolates each build step" },
+  mksquashfs: { command: "mksquashfs", package: "squashfs-tools", why: "packs layers" },
+  unsquashfs: { command: "unsquashfs", package: "squashfs-tools", why: "reads layers" },
+  unshare: { command: "unshare", package: "util-linux", why: "private mount namespace" },
+  nsenter: { command: "nsenter", package: "util-linux", why: "enters the build namespace" },
+  setpriv: { command: "setpriv", package: "util-linux", why: "ties mounts to strata's life" },
+  mount: { command: "mount", package: "mount", why: "overlayfs and squashfs mounts" },
+  umount: { command: "umount", package: "mount", why: "unmounts" },
+  tar: { command: "tar", package: "tar", why: "the tar output" },
+  zstd: { command: "zstd", package: "zstd", why: "compresses tar outputs" },
+  gzip: { command: "gzip", package: "gzip", why: "compresses tar outputs" },
+  aptConfig: { command: "apt-config", package: "apt", why: "reads the host's apt cache path" },
+  aptGet: { command: "apt-get", package: "apt", why: "reads the host's default mirror" },
+  qemuAarch64: {
+    command: "qemu-aarch64-static",
+    package: "qemu-user-static",
+    why: "runs arm64 build steps on another architecture",
+  },
+  qemuArm: {
+    command: "qemu-arm-static",
+    package: "qemu-user-static",
+    why: "runs armhf build steps on another architecture",
+  },
+} as const satisfies Record<string, Tool>;
+
+export type ToolName = keyof typeof TOOLS;
+
+export function which(command: string): string | undefined {
+  const path = process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin";
+  for (const dir of [...path.split(delimiter), "/usr/sbin", "/sbin"]) {
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}
+
+/** Throws one error naming every missing tool and the packages that bring them. */
+export function requireTools(names: readonly ToolName[]): void {
+  const missing = names.map((n) => TOOLS[n]).filter((t) => !which(t.command));
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map((t) => t.package))];
+  throw new StrataError(
+    "E_TOOL_MISSING",
+    `missing host tools: ${missing.map((t) => `${t.command} (package ${t.package})`).join(", ")}`,
+    { hint: `apt-get install ${packages.join(" ")}` },
+  );
+}
+
+export interface KernelFeature {
+  name: string;
+  ok: () => boolean;
+  hint: string;
+}
+
+const filesystems = (): string => {
+  try {
+    return readFileSync("/proc/filesystems", "utf8");
+  } catch {
+    return "";
+  }
+};
+const hasFs = (fs: string) => new RegExp(`\\s${fs}$`, "m").test(filesystems());
+
+export const KERNEL_FEATURES: KernelFeature[] = [
+  { name: "overlay", ok: () => hasFs("overlay"), hint: "modprobe overlay" },
+  { name: "squashfs", ok: () => hasFs("squashfs"), hint: "modprobe squashfs" },
+  { name: "loop devices", ok: () => existsSync("/dev/loop-control"), hint: "modprobe loop" },
+  { name: "binfmt_misc", ok: () => hasFs("binfmt_misc"), hint: "modprobe binfmt_misc" },
+];
+
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new StrataError("E_NOT_ROOT", "building needs root (mounts, chroots, device nodes)", {
+      hint: "run strata as root, e.g. with sudo",
+    });
+  }
+}
+
+export function requireKernel(names: readonly string[]): void {
+  const bad = KERNEL_FEATURES.filter((f) => names.includes(f.name) && !f.ok());
+  if (bad.length === 0) return;
+  throw new StrataError(
+    "E_KERNEL_FEATURE",
+    `the kernel lacks: ${bad.map((f) => f.name).join(", ")}`,
+    { hint: bad.map((f) => f.hint).join("; ") },
+  );
+}

@@ -1,0 +1,27 @@
+/**
+ * `locale: en_US.UTF-8` generates the locale (installing `locales` when needed) and makes it the
+ * system default in /etc/default/locale. C, C.UTF-8 and POSIX need no generation.
+ */
+import { q, type StepHandler } from "./types.js";
+
+export const localeStep: StepHandler<"locale"> = {
+  kind: "locale",
+  async run(ctx, locale) {
+    const builtin = ["C", "C.UTF-8", "POSIX"].includes(locale);
+    if (!builtin) {
+      const has = await ctx.sh("dpkg-query -W -f='${Status}' locales 2>/dev/null || true");
+      if (!has.includes("install ok installed")) await ctx.aptInstall(["locales"]);
+      const charset = locale.includes(".")
+        ? (locale.split(".")[1]?.split("@")[0] ?? "UTF-8")
+        : "ISO-8859-1";
+      await ctx.sh(
+        [
+          `line=${q(`${locale} ${charset}`)}`,
+          'grep -qxF "$line" /etc/locale.gen 2>/dev/null || printf "%s\\n" "$line" >> /etc/locale.gen',
+          "locale-gen",
+        ].join("\n"),
+      );
+    }
+    await ctx.sh(`printf 'LANG=%s\\n' ${q(locale)} > /etc/default/locale`);
+  },
+};

@@ -1,0 +1,39 @@
+/**
+ * `users: [{ name, uid?, groups?, shell?, home?, system?, password?, ssh_authorized_keys? }]`
+ * creates users (or changes existing ones, root included). `password` is a crypt(3) hash as
+ * `mkpasswd` prints it, never clear text; without it the account has no password to log in
+ * with. `ssh_authorized_keys` become ~/.ssh/authorized_keys.
+ */
+import { q, type StepHandler } from "./types.js";
+
+export const usersStep: StepHandler<"users"> = {
+  kind: "users",
+  async run(ctx, users) {
+    const lines: string[] = [];
+    for (const u of users) {
+      const common: string[] = [];
+      if (u.uid !== undefined) common.push("-u", String(u.uid));
+      if (u.shell) common.push("-s", q(u.shell));
+      if (u.home) common.push("-d", q(u.home));
+      const groups = u.groups?.length ? q(u.groups.join(",")) : undefined;
+      const add = [u.system ? "-r" : "-m", ...common, ...(groups ? ["-G", groups] : [])].join(" ");
+      const mod = [...common, ...(groups ? ["-a", "-G", groups] : [])].join(" ");
+      lines.push(
+        `if id -u ${q(u.name)} >/dev/null 2>&1; then ${mod ? `usermod ${mod} ${q(u.name)}` : ":"}; else useradd ${add} ${q(u.name)}; fi`,
+      );
+      if (u.password !== undefined) lines.push(`usermod -p ${q(u.password)} ${q(u.name)}`);
+      if (u.ssh_authorized_keys?.length) {
+        const keys = `${u.ssh_authorized_keys.join("\n")}\n`;
+        lines.push(
+          `home=$(getent passwd ${q(u.name)} | cut -d: -f6)`,
+          `group=$(id -gn ${q(u.name)})`,
+          `install -d -m 0700 -o ${q(u.name)} -g "$group" "$home/.ssh"`,
+          `printf '%s' ${q(keys)} > "$home/.ssh/authorized_keys"`,
+          `chown ${q(u.name)}:"$group" "$home/.ssh/authorized_keys"`,
+          `chmod 0600 "$home/.ssh/authorized_keys"`,
+        );
+      }
+    }
+    await ctx.sh(lines.join("\n"));
+  },
+};
