@@ -154,7 +154,9 @@ export function loadRecipe(pathOrDir: string, options: LoadOptions = {}): Loaded
 
   const problems: RecipeProblem[] = [];
   const at = (p: { path: FieldPath; message: string; hint?: string; key?: string }) => {
-    const pos = locate(doc, lines, p.path, { key: p.key });
+    const pos = locate(doc, lines, p.key !== undefined ? p.path.slice(0, -1) : p.path, {
+      key: p.key,
+    });
     problems.push({ file, ...pos, path: formatPath(p.path), message: p.message, hint: p.hint });
   };
 

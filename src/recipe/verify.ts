@@ -45,7 +45,7 @@ export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticP
       });
     } else seen.set(layer.name, i);
 
-    if (i === 0 && !layer.bootstrap) {
+    if (i === 0 && !layer.bootstrap && layer.from === undefined) {
       problems.push({
         path: at,
         message: "the first layer has nothing to sit on",

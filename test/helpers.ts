@@ -1,0 +1,57 @@
+/** Shared helpers for the tests: temporary recipes, the CLI as a child process, host state. */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const CLI = join(ROOT, "dist", "src", "cli.js");
+export const isRoot = process.getuid?.() === 0;
+/** Integration tests need root, mounts and the mirror; without root they are reported skipped. */
+export const needsRoot = isRoot ? false : "integration tests need root";
+
+export function tempDir(prefix = "strata-test-"): string {
+  return mkdtempSync(join(process.env.STRATA_TEST_TMP ?? tmpdir(), prefix));
+}
+
+/** Writes a recipe (and any extra files) into a fresh directory; returns the recipe's path. */
+export function writeRecipe(yaml: string, files: Record<string, string> = {}): string {
+  const dir = tempDir("strata-recipe-");
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
+  writeFileSync(join(dir, "strata.yaml"), yaml);
+  return join(dir, "strata.yaml");
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(args: string[], env: Record<string, string> = {}): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, CI: "true", ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Mounts that involve `path` (overlay, squashfs, tmpfs...), as the host sees them. */
+export function mountsUnder(path: string): string[] {
+  return readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .filter((l) => l.includes(path));
+}
+
+export function loopDevicesFor(path: string): string[] {
+  const out = execFileSync("losetup", ["-l", "-n", "-O", "BACK-FILE"], { encoding: "utf8" });
+  return out.split("\n").filter((l) => l.includes(path));
+}
+
+/** The shared layer cache of the integration tests (one bootstrap serves every test file). */
+export const TEST_CACHE = process.env.STRATA_TEST_CACHE ?? "/var/tmp/strata-test-cache";
