@@ -9,7 +9,8 @@ import { join } from "node:path";
 import type { Namespace } from "../host/namespace.js";
 import { run } from "../host/run.js";
 
-export const OVERLAY_OPTIONS = "redirect_dir=off,index=off,metacopy=off,xino=off";
+// uuid=off: no random uuid xattr on the upper directory, which would make equal layers differ.
+export const OVERLAY_OPTIONS = "redirect_dir=off,index=off,metacopy=off,xino=off,uuid=off";
 
 export interface MountedStack {
   /** The stacked root, as a path inside the namespace. */

@@ -83,7 +83,16 @@ function knownKeys(path: FieldPath): string[] {
   return table.find(([re]) => re.test(p))?.[1] ?? [];
 }
 
-function schemaProblems(issues: z.core.$ZodIssue[]): {
+function valueAt(data: unknown, path: FieldPath): unknown {
+  let cur = data;
+  for (const key of path) cur = (cur as Record<PropertyKey, unknown> | undefined)?.[key];
+  return cur;
+}
+
+function schemaProblems(
+  issues: z.core.$ZodIssue[],
+  data: unknown,
+): {
   path: FieldPath;
   message: string;
   hint?: string;
@@ -122,10 +131,13 @@ function schemaProblems(issues: z.core.$ZodIssue[]): {
       continue;
     }
     if (issue.code === "invalid_value" && "values" in issue) {
+      const allowed = issue.values.map(String);
+      const value = valueAt(data, issue.path);
+      const s = typeof value === "string" ? suggest(value, allowed) : undefined;
       out.push({
         path: issue.path,
-        message: issue.message,
-        hint: `one of: ${issue.values.map(String).join(", ")}`,
+        message: `'${String(value)}' is not allowed here`,
+        hint: `${s ? `did you mean '${s}'? ` : ""}one of: ${allowed.join(", ")}`,
       });
       continue;
     }
@@ -191,7 +203,7 @@ export function loadRecipe(pathOrDir: string, options: LoadOptions = {}): Loaded
 
   const parsed = Recipe.safeParse(substituted);
   if (!parsed.success) {
-    for (const p of schemaProblems(parsed.error.issues)) at(p);
+    for (const p of schemaProblems(parsed.error.issues, substituted)) at(p);
   } else {
     for (const p of verifyRecipe(parsed.data, dir, vars)) at(p);
   }

@@ -1,0 +1,182 @@
+/**
+ * The build engine end to end, with mmdebstrap, bubblewrap, overlayfs, squashfs and the real
+ * mirror: what lands in which layer, caching, invalidation, reproducibility.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { BuildResult } from "../../src/build/build.js";
+import { cli, mountsUnder, needsRoot, ROOT, tempDir } from "../helpers.js";
+
+const listModule = (file: string) =>
+  execFileSync("unsquashfs", ["-lls", "-d", "", file], { encoding: "utf8", maxBuffer: 64 << 20 });
+
+function aptArchive(): string[] {
+  const dir = execFileSync("apt-config", ["shell", "A", "Dir::Cache::archives/d"], {
+    encoding: "utf8",
+  });
+  const path = /A='([^']+)'/.exec(dir)?.[1] ?? "/var/cache/apt/archives/";
+  return readdirSync(path).filter((f) => f.endsWith(".deb"));
+}
+
+describe("build examples/minimal", { skip: needsRoot }, () => {
+  let cache: string;
+  let out: string;
+  let first: BuildResult;
+
+  const build = (recipe: string, ...args: string[]): BuildResult => {
+    const r = cli(["build", recipe, "--json", "--cache-dir", cache, "--out", out, ...args]);
+    assert.equal(r.code, 0, `build failed:\n${r.stderr}\n${r.stdout}`);
+    return JSON.parse(r.stdout) as BuildResult;
+  };
+  const cachedFlags = (r: BuildResult) => r.layers.map((l) => [l.name, l.cached]);
+
+  before(() => {
+    cache = tempDir("strata-cache-");
+    out = tempDir("strata-out-");
+  });
+  after(() => {
+    rmSync(cache, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it("builds every layer into its own module and merges them", () => {
+    first = build(join(ROOT, "examples/minimal"));
+    assert.deepEqual(cachedFlags(first), [
+      ["base", false],
+      ["system", false],
+    ]);
+    for (const l of first.layers) {
+      assert.match(l.digest, /^sha256:[0-9a-f]{64}$/);
+      assert.ok(l.bytes > 0 && typeof l.seconds === "number");
+    }
+    assert.deepEqual(
+      first.layers.map((l) => l.file),
+      ["01-base.sqfs", "02-system.sqfs"],
+    );
+    const tree = join(out, "system");
+    assert.deepEqual(first.outputs, [{ type: "dir", layer: "system", path: tree }]);
+
+    // What each layer put there is in the merged tree...
+    assert.equal(readFileSync(join(tree, "etc/hostname"), "utf8"), "minimal\n");
+    assert.equal(readFileSync(join(tree, "etc/motd"), "utf8"), "Built by strata.\n");
+    assert.equal(statSync(join(tree, "usr/local/bin/hello")).mode & 0o777, 0o755);
+    assert.ok(existsSync(join(tree, "usr/bin/ip")), "iproute2 from the top layer");
+    assert.ok(existsSync(join(tree, "usr/bin/dpkg")), "dpkg from the base layer");
+    // ...and only what the layer changed is in its module.
+    const base = listModule(join(out, "01-base.sqfs"));
+    const system = listModule(join(out, "02-system.sqfs"));
+    assert.match(base, /\/usr\/bin\/dpkg\n/);
+    assert.doesNotMatch(system, /\/usr\/bin\/dpkg\n/);
+    assert.match(system, /\/usr\/bin\/ip\n/);
+    // A file the top layer deleted: in the base module, a whiteout above it, absent when merged.
+    assert.match(base, /^-.* \/etc\/issue\.net$/m);
+    assert.match(system, /^c--------- root\/root\s+0,\s+0 .* \/etc\/issue\.net$/m);
+    assert.equal(existsSync(join(tree, "etc/issue.net")), false);
+    // Build-time plumbing does not leak into the layer.
+    assert.doesNotMatch(system, /resolv\.conf|policy-rc\.d|pkgcache\.bin|dpkg\.log/);
+
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    const added = manifest.layers[1].packages.added.map((p: { name: string }) => p.name);
+    assert.ok(added.includes("iproute2"));
+    assert.ok(
+      manifest.layers[0].packages.added.some(
+        (p: { name: string; version: string }) => p.name === "dpkg" && p.version,
+      ),
+    );
+    assert.equal(manifest.layers[1].digest, first.layers[1]?.digest);
+  });
+
+  it("rebuilds nothing and downloads nothing when nothing changed", () => {
+    const debs = aptArchive();
+    const again = build(join(ROOT, "examples/minimal"));
+    assert.deepEqual(cachedFlags(again), [
+      ["base", true],
+      ["system", true],
+    ]);
+    assert.deepEqual(
+      again.layers.map((l) => l.digest),
+      first.layers.map((l) => l.digest),
+    );
+    // Forcing the top layer to build again installs its packages from the shared apt cache.
+    const forced = build(join(ROOT, "examples/minimal"), "--rebuild", "system");
+    assert.deepEqual(cachedFlags(forced), [
+      ["base", true],
+      ["system", false],
+    ]);
+    assert.deepEqual(aptArchive(), debs, "no .deb was downloaded");
+    assert.equal(
+      forced.layers[1]?.digest,
+      first.layers[1]?.digest,
+      "the same inputs give the same bytes",
+    );
+  });
+
+  it("rebuilds only the top layer when only the top changed, and says why", () => {
+    const r = cli([
+      "build",
+      join(ROOT, "examples/minimal"),
+      "--cache-dir",
+      cache,
+      "--out",
+      out,
+      "--set",
+      "motd=Changed.",
+      "--explain",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /base: cached/);
+    assert.match(r.stderr, /system: rebuilt: changed: steps\[2\]\.write\.content changed/);
+    assert.equal(readFileSync(join(out, "system/etc/motd"), "utf8"), "Changed.\n");
+  });
+
+  it("rebuilds everything above a changed base", () => {
+    const dir = tempDir("strata-recipe-");
+    cpSync(join(ROOT, "examples/minimal"), dir, { recursive: true });
+    const file = join(dir, "strata.yaml");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(
+        "packages: [ca-certificates]",
+        "packages: [ca-certificates, less]",
+      ),
+    );
+    const r = build(dir, "--explain");
+    assert.deepEqual(cachedFlags(r), [
+      ["base", false],
+      ["system", false],
+    ]);
+    assert.ok(r.layers[0]?.reason.includes("bootstrap.packages[1] added"), r.layers[0]?.reason);
+    assert.ok(
+      r.layers[1]?.reason.includes("layer 'base' below it was rebuilt"),
+      r.layers[1]?.reason,
+    );
+    assert.ok(existsSync(join(out, "system/usr/bin/less")));
+  });
+
+  it("gives byte-identical modules when the same inputs are built again from scratch", () => {
+    const again = build(join(ROOT, "examples/minimal"), "--rebuild", "*");
+    assert.deepEqual(cachedFlags(again), [
+      ["base", false],
+      ["system", false],
+    ]);
+    assert.deepEqual(
+      again.layers.map((l) => l.digest),
+      first.layers.map((l) => l.digest),
+    );
+  });
+
+  it("leaves no mount behind", () => {
+    assert.deepEqual(mountsUnder(cache), []);
+  });
+});
