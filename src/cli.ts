@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { build } from "./build/build.js";
+import { closeActiveBuilds } from "./build/context.js";
 import { cacheGc, cacheList, parseSize } from "./commands/cache.js";
 import { doctor } from "./commands/doctor.js";
 import { shell } from "./commands/shell.js";
@@ -216,11 +217,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Cleanups run on the way out of a build; an interrupt ends the process so they do.
+// An interrupt still runs the cleanups of a build in progress (binfmt_misc, lock); its mounts
+// go with its namespace in any case.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.once(signal, () => {
-    process.stderr.write(`\nstrata: ${signal}, stopping\n`);
-    process.exit(130);
+    process.stderr.write(`\nstrata: ${signal}, cleaning up\n`);
+    void closeActiveBuilds().finally(() => process.exit(130));
   });
 }
 

@@ -50,6 +50,8 @@ export interface BuildResult {
   manifest: string;
   layers: LayerResult[];
   outputs: { type: string; layer: string; path: string }[];
+  /** Peak resident memory of the strata process itself (not of the tools it ran). */
+  peakMemoryBytes: number;
 }
 
 const OUT_MARKER = ".strata-out";
@@ -274,7 +276,14 @@ export async function build(
       };
       writeFileSync(`${manifestPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
       renameSync(`${manifestPath}.tmp`, manifestPath);
-      return { recipe: recipe.recipe.name, out, manifest: manifestPath, layers: results, outputs };
+      return {
+      recipe: recipe.recipe.name,
+      out,
+      manifest: manifestPath,
+      layers: results,
+      outputs,
+      peakMemoryBytes: process.resourceUsage().maxRSS * 1024,
+    };
     },
   );
 }

@@ -114,6 +114,13 @@ export async function resolveSettings(
   });
 }
 
+/** Builds in progress in this process, so an interrupt can still run their cleanups. */
+const active = new Set<BuildContext>();
+
+export async function closeActiveBuilds(): Promise<void> {
+  await Promise.all([...active].map((ctx) => ctx.close()));
+}
+
 export class BuildContext {
   readonly cleanups = new Cleanups();
   readonly cache: Cache;
@@ -129,6 +136,7 @@ export class BuildContext {
   ) {
     this.cache = new Cache(settings.cacheDir);
     this.reporter = reporter;
+    active.add(this);
   }
 
   /** The build's private mount namespace, created on first use. */
@@ -154,6 +162,7 @@ export class BuildContext {
   }
 
   async close(): Promise<void> {
+    active.delete(this);
     await this.cleanups.runAll((m) => this.reporter.warn(m));
   }
 }
