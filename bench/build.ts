@@ -30,10 +30,14 @@ const seconds = (f: () => void): number => {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 function strata(cache: string, out: string, ...args: string[]): BuildResult {
-  const r = spawnSync(process.execPath, [cli, "build", recipePath, "--json", "--cache-dir", cache, "--out", out, ...args], {
-    encoding: "utf8",
-    env: { ...process.env, CI: "true" },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [cli, "build", recipePath, "--json", "--cache-dir", cache, "--out", out, ...args],
+    {
+      encoding: "utf8",
+      env: { ...process.env, CI: "true" },
+    },
+  );
   if (r.status !== 0) throw new Error(`strata build failed:\n${r.stderr}`);
   return JSON.parse(r.stdout) as BuildResult;
 }
@@ -60,7 +64,7 @@ function plainMmdebstrap(): void {
         "--quiet",
         "--skip=download/empty",
         `--include=${packages.join(",")}`,
-        "--aptopt=APT::Install-Recommends \"false\"",
+        '--aptopt=APT::Install-Recommends "false"',
         `--setup-hook=mkdir -p "$1/var/cache/apt/archives" && mount --bind ${settings.aptArchives} "$1/var/cache/apt/archives"`,
         `--customize-hook=umount "$1/var/cache/apt/archives"`,
         settings.distro.suite,
@@ -111,7 +115,11 @@ const row = (name: string, value: string, target: string) =>
 process.stdout.write(`examples/minimal, ${runs} run(s), medians\n`);
 row("plain mmdebstrap (baseline)", `${median(base).toFixed(1)} s`, "");
 row("strata cold build", `${median(cold).toFixed(1)} s`, "");
-row("cold build ÷ plain mmdebstrap", median(cold) / median(base) > 0 ? (median(cold) / median(base)).toFixed(2) : "-", "target ≤ 1.15");
+row(
+  "cold build ÷ plain mmdebstrap",
+  median(cold) / median(base) > 0 ? (median(cold) / median(base)).toFixed(2) : "-",
+  "target ≤ 1.15",
+);
 row("no-op rebuild", `${median(noop).toFixed(2)} s`, "target < 3 s");
 row("top-layer change ÷ cold build", (median(top) / median(cold)).toFixed(3), "target ≤ 0.1");
 row("peak memory of the strata process", `${(peak / 1048576).toFixed(0)} MiB`, "");

@@ -277,13 +277,13 @@ export async function build(
       writeFileSync(`${manifestPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
       renameSync(`${manifestPath}.tmp`, manifestPath);
       return {
-      recipe: recipe.recipe.name,
-      out,
-      manifest: manifestPath,
-      layers: results,
-      outputs,
-      peakMemoryBytes: process.resourceUsage().maxRSS * 1024,
-    };
+        recipe: recipe.recipe.name,
+        out,
+        manifest: manifestPath,
+        layers: results,
+        outputs,
+        peakMemoryBytes: process.resourceUsage().maxRSS * 1024,
+      };
     },
   );
 }

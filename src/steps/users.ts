@@ -1,6 +1,7 @@
 /**
  * `users: [{ name, uid?, groups?, shell?, home?, system?, password?, ssh_authorized_keys? }]`
- * creates users (or changes existing ones, root included). `password` is a crypt(3) hash as
+ * creates users (or changes existing ones, root included). A group with the user's name, if
+ * there is one, becomes the user's primary group; otherwise one is made. `password` is a crypt(3) hash as
  * `mkpasswd` prints it, never clear text; without it the account has no password to log in
  * with. `ssh_authorized_keys` become ~/.ssh/authorized_keys.
  */
@@ -18,8 +19,10 @@ export const usersStep: StepHandler<"users"> = {
       const groups = u.groups?.length ? q(u.groups.join(",")) : undefined;
       const add = [u.system ? "-r" : "-m", ...common, ...(groups ? ["-G", groups] : [])].join(" ");
       const mod = [...common, ...(groups ? ["-a", "-G", groups] : [])].join(" ");
+      // A group that already has the user's name becomes the user's primary group.
+      const primary = `$(getent group ${q(u.name)} >/dev/null && echo "-g ${u.name}")`;
       lines.push(
-        `if id -u ${q(u.name)} >/dev/null 2>&1; then ${mod ? `usermod ${mod} ${q(u.name)}` : ":"}; else useradd ${add} ${q(u.name)}; fi`,
+        `if id -u ${q(u.name)} >/dev/null 2>&1; then ${mod ? `usermod ${mod} ${q(u.name)}` : ":"}; else useradd ${primary} ${add} ${q(u.name)}; fi`,
       );
       if (u.password !== undefined) lines.push(`usermod -p ${q(u.password)} ${q(u.name)}`);
       if (u.ssh_authorized_keys?.length) {

@@ -24,7 +24,15 @@ const skip = needsRoot || (hostArch() === "arm64" ? "the host is arm64 already" 
 
 it("builds examples/arm64, whose run step sees aarch64", { skip }, () => {
   const before = binfmtState();
-  const r = cli(["build", join(ROOT, "examples/arm64"), "--cache-dir", TEST_CACHE, "--out", out, "--json"]);
+  const r = cli([
+    "build",
+    join(ROOT, "examples/arm64"),
+    "--cache-dir",
+    TEST_CACHE,
+    "--out",
+    out,
+    "--json",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout) as BuildResult;
   assert.deepEqual(
@@ -32,9 +40,13 @@ it("builds examples/arm64, whose run step sees aarch64", { skip }, () => {
     ["base", "system"],
   );
   // The step itself checks `uname -m` (the build would fail otherwise) and records it.
-  const arch = execFileSync("unsquashfs", ["-cat", join(out, "02-system.sqfs"), "etc/strata-build-arch"], {
-    encoding: "utf8",
-  });
+  const arch = execFileSync(
+    "unsquashfs",
+    ["-cat", join(out, "02-system.sqfs"), "etc/strata-build-arch"],
+    {
+      encoding: "utf8",
+    },
+  );
   assert.equal(arch.trim(), "aarch64");
   const tar = result.outputs[0]?.path ?? "";
   assert.ok(tar.endsWith("system.tar.zst"));

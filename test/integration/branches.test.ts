@@ -45,18 +45,28 @@ describe("examples/branches", { skip: needsRoot }, () => {
     );
     assert.equal(readFileSync(join(out, "web/etc/strata-role"), "utf8"), "web\n");
     assert.equal(readFileSync(join(out, "web/srv/www/index.html"), "utf8"), "hello from node\n");
-    const smtp = execFileSync("tar", ["--zstd", "-xOf", join(out, "smtp.tar.zst"), "./etc/strata-role"], {
-      encoding: "utf8",
-    });
+    const smtp = execFileSync(
+      "tar",
+      ["--zstd", "-xOf", join(out, "smtp.tar.zst"), "./etc/strata-role"],
+      {
+        encoding: "utf8",
+      },
+    );
     assert.equal(smtp, "smtp\n");
-    const list = execFileSync("tar", ["--zstd", "-tf", join(out, "smtp.tar.zst")], { encoding: "utf8", maxBuffer: 64 << 20 });
+    const list = execFileSync("tar", ["--zstd", "-tf", join(out, "smtp.tar.zst")], {
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
     assert.doesNotMatch(list, /\/srv\/www/, "the web branch is not in the smtp output");
     assert.match(list, /\.\/usr\/bin\/less\n/);
   });
 
   it("rebuilds only the branch that changed", () => {
     const file = join(recipe, "strata.yaml");
-    writeFileSync(file, readFileSync(file, "utf8").replace('content: "web\\n"', 'content: "www\\n"'));
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace('content: "web\\n"', 'content: "www\\n"'),
+    );
     const r = build();
     assert.deepEqual(
       r.layers.map((l) => [l.name, l.cached]),
@@ -71,10 +81,26 @@ describe("examples/branches", { skip: needsRoot }, () => {
   });
 
   it("opens a shell in a layer's stack and throws its changes away", () => {
-    const r = cli(["shell", recipe, "smtp", "--cache-dir", TEST_CACHE, "-c", "cat /etc/strata-role; touch /tmp-file; echo ok > /etc/scratch"]);
+    const r = cli([
+      "shell",
+      recipe,
+      "smtp",
+      "--cache-dir",
+      TEST_CACHE,
+      "-c",
+      "cat /etc/strata-role; touch /tmp-file; echo ok > /etc/scratch",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "smtp\n");
-    const again = cli(["shell", recipe, "smtp", "--cache-dir", TEST_CACHE, "-c", "test ! -e /etc/scratch"]);
+    const again = cli([
+      "shell",
+      recipe,
+      "smtp",
+      "--cache-dir",
+      TEST_CACHE,
+      "-c",
+      "test ! -e /etc/scratch",
+    ]);
     assert.equal(again.code, 0, again.stderr);
     const fails = cli(["shell", recipe, "web", "--cache-dir", TEST_CACHE, "-c", "exit 7"]);
     assert.equal(fails.code, 7, "the command's exit status is strata's");
@@ -86,7 +112,10 @@ describe("examples/branches", { skip: needsRoot }, () => {
     assert.equal(ls.code, 0, ls.stderr);
     const items = JSON.parse(ls.stdout).layers as CacheItem[];
     const oldWeb = first.layers.find((l) => l.name === "web")?.key;
-    assert.ok(items.some((i) => i.key === oldWeb), "the first web layer is still cached");
+    assert.ok(
+      items.some((i) => i.key === oldWeb),
+      "the first web layer is still cached",
+    );
 
     // Keep what this recipe and the test suite's other recipes use; the old web layer goes.
     const keepers = [recipe, join(ROOT, "examples/minimal"), join(ROOT, "examples/arm64")];
@@ -95,6 +124,10 @@ describe("examples/branches", { skip: needsRoot }, () => {
     const result = JSON.parse(gc.stdout) as { removed: CacheItem[]; kept: CacheItem[] };
     assert.ok(result.removed.some((i) => i.key === oldWeb));
     assert.ok(!existsSync(join(TEST_CACHE, "layers", oldWeb ?? "x")));
-    assert.equal(build().layers.every((l) => l.cached), true, "what the recipe uses was kept");
+    assert.equal(
+      build().layers.every((l) => l.cached),
+      true,
+      "what the recipe uses was kept",
+    );
   });
 });
