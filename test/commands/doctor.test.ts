@@ -17,17 +17,21 @@ it("doctor names the package of every missing tool", () => {
   assert.ok(report.checks.some((c) => c.name === "kernel: overlay"));
 });
 
-it("build refuses to start without its tools, naming the packages", {
-  skip: !isRoot && "needs root",
-}, () => {
-  const recipe = writeRecipe(
-    "name: t\nlayers:\n  - name: base\n    bootstrap: { variant: minbase }\n",
-  );
-  const r = cli(["build", recipe, "--cache-dir", "/nonexistent/cache"], { PATH: "/nonexistent" });
-  assert.equal(r.code, 1);
-  assert.match(
-    r.stderr,
-    /error\[E_TOOL_MISSING\]: missing host tools: mmdebstrap \(package mmdebstrap\), bwrap \(package bubblewrap\)/,
-  );
-  assert.match(r.stderr, /hint: apt-get install mmdebstrap bubblewrap squashfs-tools/);
-});
+it(
+  "build refuses to start without its tools, naming the packages",
+  {
+    skip: !isRoot && "needs root",
+  },
+  () => {
+    const recipe = writeRecipe(
+      "name: t\nlayers:\n  - name: base\n    bootstrap: { variant: minbase }\n",
+    );
+    const r = cli(["build", recipe, "--cache-dir", "/nonexistent/cache"], { PATH: "/nonexistent" });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /error\[E_TOOL_MISSING\]: missing host tools: mmdebstrap \(package mmdebstrap\), bwrap \(package bubblewrap\)/,
+    );
+    assert.match(r.stderr, /hint: apt-get install mmdebstrap bubblewrap squashfs-tools/);
+  },
+);
