@@ -9,7 +9,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q || echo "setup: apt-get update reported errors; continuing with the lists it got" >&2
 apt-get install -y -q --no-install-recommends \
   mmdebstrap bubblewrap squashfs-tools util-linux mount tar zstd gzip \
-  debian-archive-keyring ca-certificates qemu-user-static arch-test
+  debian-archive-keyring ca-certificates qemu-user-static arch-test \
+  e2fsprogs btrfs-progs dosfstools mtools fdisk bmap-tools \
+  qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
 
 npm ci --no-audit --no-fund
 npm run build

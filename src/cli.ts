@@ -7,11 +7,12 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { build } from "./build/build.js";
 import { closeActiveBuilds } from "./build/context.js";
-import { cacheGc, cacheList, parseSize } from "./commands/cache.js";
+import { cacheGc, cacheList } from "./commands/cache.js";
 import { doctor } from "./commands/doctor.js";
 import { shell } from "./commands/shell.js";
 import { validate } from "./commands/validate.js";
 import { formatProblem, StrataError } from "./errors.js";
+import { parseSize } from "./recipe/size.js";
 import { parseSetArgs } from "./recipe/vars.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {

@@ -19,7 +19,9 @@ export type ErrorCode =
   | "E_OUTPUT"
   | "E_USAGE"
   | "E_MIRROR"
-  | "E_BINFMT";
+  | "E_BINFMT"
+  | "E_DISK_SIZE"
+  | "E_NO_KERNEL";
 
 /** One problem at one place in a recipe file. */
 export interface RecipeProblem {

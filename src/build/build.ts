@@ -130,6 +130,8 @@ export async function buildLayers(
   recipe: LoadedRecipe,
   layers: readonly ResolvedLayer[],
   options: BuildOptions,
+  /** Layers of `layers` already at hand (built or found earlier in this build). */
+  known: ReadonlyMap<string, CacheEntry> = new Map(),
 ): Promise<{ entries: Map<string, CacheEntry>; results: Omit<LayerResult, "file">[] }> {
   const { reporter } = ctx;
   const keys = await layerKeys(ctx.settings, layers);
@@ -137,11 +139,12 @@ export async function buildLayers(
     string,
     { key: string; manifest: unknown }
   >;
-  const entries = new Map<string, CacheEntry>();
+  const entries = new Map<string, CacheEntry>(known);
   const rebuilt = new Set<string>();
   const results: Omit<LayerResult, "file">[] = [];
 
   for (const layer of layers) {
+    if (known.has(layer.name)) continue;
     const { key, manifest } = keys.get(layer.name) as { key: string; manifest: unknown };
     const forced = (options.rebuild ?? []).some((n) => n === "*" || n === layer.name);
     const parentRebuilt = layer.parent && rebuilt.has(layer.parent) ? layer.parent : undefined;
@@ -247,10 +250,22 @@ export async function build(
         reporter.status(`output ${output.type}: ${target}`);
         const scratch = ctx.cache.workDir(`output-${output.type}`);
         try {
-          const modules = stackOf(recipe.layers, top).map(
-            (l) => (entries.get(l.name) as CacheEntry).module,
-          );
-          await type.write({ ctx, output, modules, target, scratch });
+          const stack = stackOf(recipe.layers, top).map((layer) => ({
+            layer,
+            entry: entries.get(layer.name) as CacheEntry,
+          }));
+          const modules = stack.map((s) => s.entry.module);
+          const extend = async (layer: ResolvedLayer) => {
+            const built = await buildLayers(
+              ctx,
+              recipe,
+              [...stack.map((s) => s.layer), layer],
+              options,
+              entries,
+            );
+            return built.entries.get(layer.name) as CacheEntry;
+          };
+          await type.write({ ctx, output, modules, target, scratch, stack, extend });
         } finally {
           rmSync(scratch, { recursive: true, force: true });
         }

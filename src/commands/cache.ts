@@ -32,14 +32,6 @@ export function cacheList(cacheDir = defaultCacheDir()): CacheItem[] {
     .sort((a, b) => (a.lastUsed < b.lastUsed ? 1 : -1));
 }
 
-export function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(text.trim());
-  if (!m) throw new StrataError("E_USAGE", `not a size: ${text}`, { hint: "e.g. 500M or 20G" });
-  const unit =
-    { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[(m[2] ?? "").toUpperCase()] ?? 1;
-  return Math.floor(Number(m[1]) * unit);
-}
-
 export interface GcOptions {
   cacheDir?: string;
   /** Keep every layer these recipes use now. */

@@ -21,7 +21,12 @@ export interface DoctorReport {
   checks: DoctorCheck[];
 }
 
-const OPTIONAL = new Set(["qemu-aarch64-static", "qemu-arm-static"]);
+const OPTIONAL = new Set([
+  "qemu-aarch64-static",
+  "qemu-arm-static",
+  "mkfs.btrfs",
+  "qemu-system-aarch64",
+]);
 
 export async function doctor(): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];

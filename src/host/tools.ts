@@ -37,7 +37,47 @@ export const TOOLS = {
     package: "qemu-user-static",
     why: "runs armhf build steps on another architecture",
   },
+  mkfsExt4: { command: "mkfs.ext4", package: "e2fsprogs", why: "ext4 store/root partitions" },
+  mkfsBtrfs: { command: "mkfs.btrfs", package: "btrfs-progs", why: "btrfs store/root partitions" },
+  mkfsVfat: { command: "mkfs.vfat", package: "dosfstools", why: "EFI system partitions" },
+  mcopy: { command: "mcopy", package: "mtools", why: "fills FAT partitions without mounting" },
+  mmd: { command: "mmd", package: "mtools", why: "makes directories on FAT partitions" },
+  sfdisk: { command: "sfdisk", package: "fdisk", why: "partitions disk images" },
+  bmaptool: {
+    command: "bmaptool",
+    package: "bmap-tools",
+    why: "writes .bmap files beside disk images",
+  },
+  qemuX86: {
+    command: "qemu-system-x86_64",
+    package: "qemu-system-x86",
+    why: "boots amd64 images (strata run, strata test)",
+  },
+  qemuSystemArm: {
+    command: "qemu-system-aarch64",
+    package: "qemu-system-arm",
+    why: "boots arm64 images (strata run, strata test)",
+  },
+  qemuImg: {
+    command: "qemu-img",
+    package: "qemu-utils",
+    why: "larger copies of images for strata run",
+  },
 } as const satisfies Record<string, Tool>;
+
+/** Firmware files that `strata run` boots UEFI images with, and their packages. */
+export const FIRMWARE = {
+  amd64: {
+    package: "ovmf",
+    code: ["/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd"],
+    vars: ["/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/share/OVMF/OVMF_VARS.fd"],
+  },
+  arm64: {
+    package: "qemu-efi-aarch64",
+    code: ["/usr/share/AAVMF/AAVMF_CODE.fd"],
+    vars: ["/usr/share/AAVMF/AAVMF_VARS.fd"],
+  },
+} as const;
 
 export type ToolName = keyof typeof TOOLS;
 

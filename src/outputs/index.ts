@@ -4,12 +4,14 @@
  */
 import type { Output } from "../recipe/schema.js";
 import { dirOutput } from "./dir.js";
+import { diskOutput } from "./disk.js";
 import { tarOutput } from "./tar.js";
 import type { OutputType } from "./types.js";
 
 export const OUTPUTS: { [T in Output["type"]]: OutputType } = {
   dir: dirOutput,
   tar: tarOutput,
+  disk: diskOutput,
 };
 
 export function outputType(output: Output): OutputType {

@@ -1,5 +1,7 @@
 /** What every output type gets: the same stacked layers, and a place to write. */
 import type { BuildContext } from "../build/context.js";
+import type { CacheEntry } from "../cache/store.js";
+import type { ResolvedLayer } from "../recipe/graph.js";
 import type { ToolName } from "../host/tools.js";
 import type { Output } from "../recipe/schema.js";
 
@@ -12,6 +14,10 @@ export interface OutputInput {
   target: string;
   /** A scratch directory on the same filesystem as `target`. */
   scratch: string;
+  /** The same stack with its layers and cache entries, bottom first. */
+  stack: { layer: ResolvedLayer; entry: CacheEntry }[];
+  /** Builds (or finds in the cache) a layer on top of the stack, e.g. a disk's boot layer. */
+  extend(layer: ResolvedLayer): Promise<CacheEntry>;
 }
 
 export interface OutputType {

@@ -13,12 +13,15 @@ import { type FieldPath, formatPath, locate, suggest } from "./locate.js";
 import {
   Bootstrap,
   CopyStep,
+  DiskOutput,
   Distro,
   Group,
   Layer,
   Recipe,
   ServicesStep,
   Step,
+  TestCheck,
+  Tests,
   User,
   WriteStep,
 } from "./schema.js";
@@ -78,7 +81,9 @@ function knownKeys(path: FieldPath): string[] {
     [/^layers\/#\/steps\/#\/services$/, shape(ServicesStep)],
     [/^layers\/#\/steps\/#\/users\/#$/, shape(User)],
     [/^layers\/#\/steps\/#\/groups\/#$/, shape(Group)],
-    [/^outputs\/#$/, ["type", "layer", "name", "compression"]],
+    [/^outputs\/#$/, [...new Set([...shape(DiskOutput), "compression"])]],
+    [/^tests$/, shape(Tests)],
+    [/^tests\/checks\/#$/, shape(TestCheck)],
   ];
   return table.find(([re]) => re.test(p))?.[1] ?? [];
 }

@@ -181,7 +181,7 @@ export const Layer = z
   })
   .describe("A layer: its difference from the layer below is kept as one squashfs module");
 
-export const OUTPUT_TYPES = ["dir", "tar"] as const;
+export const OUTPUT_TYPES = ["dir", "tar", "disk"] as const;
 const outputCommon = {
   layer: name.optional().describe("Top layer of this output; default: the last layer"),
   name: z
@@ -190,6 +190,41 @@ const outputCommon = {
     .optional()
     .describe("File name under the output directory; default: the top layer's name"),
 };
+/** Sizes as people write them: 2G, 512M, 1.5GiB, or a number of bytes. */
+export const SIZE_PATTERN = /^\d+(\.\d+)?\s*([KMGT](i?B)?)?$/i;
+const size = z
+  .union([z.string().regex(SIZE_PATTERN, "a size such as 2G, 512M or 1.5GiB"), z.number().int()])
+  .describe("Bytes, or a size such as 2G, 512M, 1.5GiB");
+
+export const ROOT_MODES = ["immutable", "persistent", "flat"] as const;
+export const DiskOutput = z.strictObject({
+  type: z.literal("disk"),
+  ...outputCommon,
+  table: z.enum(["gpt", "mbr"]).default("gpt").describe("Partition table"),
+  boot: z
+    .enum(["uefi", "bios"])
+    .default("uefi")
+    .describe("Firmware: uefi (systemd-boot) or bios (GRUB, amd64 only)"),
+  filesystem: z
+    .enum(["ext4", "btrfs"])
+    .default("ext4")
+    .describe("Filesystem of the store (or, with root: flat, of the root)"),
+  root: z
+    .enum(ROOT_MODES)
+    .default("immutable")
+    .describe(
+      "immutable: layers + tmpfs upper; persistent: layers + upper on the store; flat: a classic writable root",
+    ),
+  size: size.optional().describe("Image size; default: what the layers need plus 25% and 256M"),
+  esp_size: size.default("256M").describe("Size of the EFI system partition (uefi)"),
+  cmdline: z.string().default("").describe("Extra kernel command line"),
+  console: z
+    .array(z.string().regex(/^[A-Za-z0-9]+(,[0-9a-z]+)?$/, "a console such as ttyS0,115200"))
+    .optional()
+    .describe(
+      "Kernel consoles, the last one primary; default: the screen and the serial port (ttyS0 on amd64, ttyAMA0 on arm64)",
+    ),
+});
 export const Output = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("dir"), ...outputCommon }),
   z.strictObject({
@@ -197,7 +232,49 @@ export const Output = z.discriminatedUnion("type", [
     ...outputCommon,
     compression: z.enum(["none", "gzip", "zstd"]).default("zstd"),
   }),
+  DiskOutput,
 ]);
+
+/** One check that `strata test` runs in the booted guest. */
+export const TestCheck = z.strictObject({
+  name: z.string().min(1).describe("Shown in the summary and the JUnit report"),
+  run: z.string().min(1).describe("Shell command run in the guest, as the login user"),
+  status: z.number().int().min(0).max(255).default(0).describe("Expected exit status"),
+  output: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe("Regular expressions that the command's output must match"),
+  not_output: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe("Regular expressions that the command's output must not match"),
+  reboot: z.boolean().default(false).describe("Reboot the guest before this check"),
+  timeout: z.number().positive().default(120).describe("Seconds the command may take"),
+});
+export const Tests = z
+  .strictObject({
+    output: z
+      .string()
+      .optional()
+      .describe("Name of the disk output to boot; default: the first disk output"),
+    login: z
+      .strictObject({
+        user: z.string().default("root"),
+        password: z
+          .string()
+          .default("")
+          .describe("Clear-text password typed at the serial console ('' if none is asked)"),
+      })
+      .prefault({}),
+    boot_timeout: z
+      .number()
+      .positive()
+      .default(600)
+      .describe("Seconds from QEMU's start to the login prompt"),
+    memory: size.default("1G").describe("Guest memory"),
+    checks: z.array(TestCheck).min(1),
+  })
+  .describe("Checks that `strata test` runs in the booted image");
 
 export const VarValue = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -210,6 +287,7 @@ export const Recipe = z
     vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), VarValue).default({}),
     layers: z.array(Layer).min(1, "a recipe needs at least one layer"),
     outputs: z.array(Output).default([]),
+    tests: Tests.optional(),
   })
   .describe("A strata recipe: a stack of cached layers and what to make of it");
 
@@ -219,5 +297,8 @@ export type Distro = z.output<typeof Distro>;
 export type Layer = z.output<typeof Layer>;
 export type Step = z.output<typeof Step>;
 export type Output = z.output<typeof Output>;
+export type DiskOutput = z.output<typeof DiskOutput>;
+export type Tests = z.output<typeof Tests>;
+export type TestCheck = z.output<typeof TestCheck>;
 export type User = z.output<typeof User>;
 export type Group = z.output<typeof Group>;

@@ -7,7 +7,8 @@ import { existsSync, realpathSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { STAGE_NAMES, STAGES } from "../steps/stages.js";
 import { type FieldPath, suggest } from "./locate.js";
-import type { Recipe } from "./schema.js";
+import type { DiskOutput, Recipe, Tests } from "./schema.js";
+import { MIB, parseSize } from "./size.js";
 import type { Vars } from "./vars.js";
 
 export interface SemanticProblem {
@@ -160,7 +161,71 @@ export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticP
         hint: "give one of them a `name`",
       });
     } else outputNames.set(fileName, i);
+    if (output.type === "disk") problems.push(...diskProblems(recipe, output, i));
   });
+  if (recipe.tests) problems.push(...testsProblems(recipe));
 
+  return problems;
+}
+
+function diskProblems(recipe: Recipe, output: DiskOutput, i: number): SemanticProblem[] {
+  const problems: SemanticProblem[] = [];
+  const arch = recipe.distro.arch;
+  if (output.boot === "bios" && arch !== "amd64") {
+    problems.push({
+      path: ["outputs", i, "boot"],
+      message: `boot: bios is not supported on ${arch}`,
+      hint: "use `boot: uefi` (systemd-boot); BIOS booting exists only on amd64 PCs",
+    });
+  }
+  for (const key of ["size", "esp_size"] as const) {
+    const value = output[key];
+    if (value !== undefined && parseSize(value) < 16 * MIB) {
+      problems.push({
+        path: ["outputs", i, key],
+        message: `${key} ${value} is too small`,
+        hint: "sizes are bytes unless they carry a unit: write 2G, 512M…",
+      });
+    }
+  }
+  return problems;
+}
+
+function testsProblems(recipe: Recipe): SemanticProblem[] {
+  const tests = recipe.tests as Tests;
+  const problems: SemanticProblem[] = [];
+  const disks = recipe.outputs
+    .map((o, i) => ({ o, i }))
+    .filter(({ o }) => o.type === "disk")
+    .map(({ o }) => o.name ?? o.layer ?? recipe.layers.at(-1)?.name ?? "");
+  if (disks.length === 0) {
+    problems.push({
+      path: ["tests"],
+      message: "tests need a disk output to boot",
+      hint: "add `- { type: disk }` to `outputs`",
+    });
+  } else if (tests.output !== undefined && !disks.includes(tests.output)) {
+    problems.push({
+      path: ["tests", "output"],
+      message: `no disk output is named '${tests.output}'`,
+      hint: didYouMean(tests.output, disks) ?? `disk outputs are: ${disks.join(", ")}`,
+    });
+  }
+  tests.checks.forEach((check, c) => {
+    for (const key of ["output", "not_output"] as const) {
+      const patterns = check[key];
+      for (const p of typeof patterns === "string" ? [patterns] : (patterns ?? [])) {
+        try {
+          new RegExp(p, "m");
+        } catch (e) {
+          problems.push({
+            path: ["tests", "checks", c, key],
+            message: `not a regular expression: ${(e as Error).message}`,
+            hint: "patterns are JavaScript regular expressions; escape ( [ . with a backslash",
+          });
+        }
+      }
+    }
+  });
   return problems;
 }
