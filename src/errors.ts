@@ -20,6 +20,8 @@ export type ErrorCode =
   | "E_USAGE"
   | "E_MIRROR"
   | "E_BINFMT"
+  | "E_VM"
+  | "E_VM_TIMEOUT"
   | "E_DISK_SIZE"
   | "E_NO_KERNEL";
 

@@ -9,7 +9,7 @@ import { MIB } from "./layout.js";
 /** Room a filesystem needs beyond its files (journal, metadata, reserved blocks). */
 export function filesystemOverhead(fs: DiskOutput["filesystem"], contentBytes: number): number {
   return fs === "btrfs"
-    ? Math.ceil(contentBytes * 0.15) + 256 * MIB
+    ? Math.ceil(contentBytes * 0.3) + 256 * MIB
     : Math.ceil(contentBytes * 0.1) + 96 * MIB;
 }
 

@@ -20,7 +20,14 @@
  * Everything is assembled in files: mkfs.vfat + mtools, mkfs.ext4 -d, mkfs.btrfs --rootdir,
  * sfdisk on the image file, dd into place; nothing is loop-mounted but the read-only layers.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { mountStack } from "../build/stack.js";
@@ -254,10 +261,10 @@ export async function writeDisk(input: OutputInput): Promise<void> {
       ...(d.boot === "uefi" ? [`ESP ${formatMiB(espBytes)}`] : []),
     ]);
   }
-  const plan = layout(d, requested, espBytes);
+  let plan = layout(d, requested, espBytes);
 
   ctx.reporter.status(`disk ${name}: ${d.filesystem} ${d.root === "flat" ? "root" : "store"}`);
-  const dataPart = partition(plan, "data");
+  let dataPart = partition(plan, "data");
   const dataImage = join(scratch, "data.img");
   await makeFilesystem(
     d.filesystem,
@@ -267,6 +274,17 @@ export async function writeDisk(input: OutputInput): Promise<void> {
     data,
     (l) => ctx.reporter.detail(l),
   );
+  // mkfs.btrfs --rootdir enlarges its file when the tree needs more than estimated.
+  const fsBytes = statSync(dataImage).size;
+  if (fsBytes > dataPart.sectors * 512) {
+    if (d.size !== undefined) {
+      throw sizeError(name, requested, fixed + fsBytes, [
+        `${d.filesystem} filesystem ${formatMiB(fsBytes)}`,
+      ]);
+    }
+    plan = layout(d, fixed + fsBytes, espBytes);
+    dataPart = partition(plan, "data");
+  }
   const images = [{ partition: dataPart, file: dataImage }];
   let grub: GrubImages | undefined;
 
