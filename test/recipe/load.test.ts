@@ -207,4 +207,50 @@ outputs:
       problems.some((p) => p.path === "layers[0].steps[0]" && /exactly one/.test(p.message)),
     );
   });
+
+  it("checks disk outputs: BIOS only on amd64, sizes with units, known keys", () => {
+    const arm = BASE.replace("arch: amd64", "arch: arm64");
+    const { problems } = problemsOf(
+      writeRecipe(`${arm}outputs:
+  - { type: disk, boot: bios, size: 100 }
+`),
+    );
+    const byPath = (path: string) => problems.find((p) => p.path === path);
+    assert.match(byPath("outputs[0].boot")?.message ?? "", /bios is not supported on arm64/);
+    assert.match(byPath("outputs[0].boot")?.hint ?? "", /uefi/);
+    assert.match(byPath("outputs[0].size")?.message ?? "", /too small/);
+    assert.equal(byPath("outputs[0].boot")?.line, 7);
+    const typo = problemsOf(writeRecipe(`${BASE}outputs:\n  - { type: disk, esp_siz: 1G }\n`));
+    assert.match(typo.problems[0]?.hint ?? "", /did you mean 'esp_size'/);
+  });
+
+  it("checks tests: a disk output to boot, its name, and the patterns", () => {
+    const none = problemsOf(
+      writeRecipe(`${BASE}tests:
+  checks: [{ name: a, run: "true" }]
+`),
+    ).problems;
+    assert.match(none[0]?.message ?? "", /tests need a disk output/);
+    const { problems } = problemsOf(
+      writeRecipe(`${BASE}outputs:
+  - { type: disk, name: vm }
+tests:
+  output: mv
+  checks:
+    - { name: a, run: "true", output: "(unclosed" }
+`),
+    );
+    assert.match(problems.find((p) => p.path === "tests.output")?.hint ?? "", /'vm'/);
+    assert.ok(
+      problems.some((p) => p.path === "tests.checks[0].output" && /regular/.test(p.message)),
+    );
+    const typo = problemsOf(
+      writeRecipe(`${BASE}outputs: [{ type: disk }]
+tests:
+  checks: [{ name: b, run: "true", stauts: 1 }]
+`),
+    );
+    assert.equal(typo.problems[0]?.path, "tests.checks[0].stauts");
+    assert.match(typo.problems[0]?.hint ?? "", /did you mean 'status'/);
+  });
 });
