@@ -12,6 +12,7 @@ import { run } from "../host/run.js";
 import type { Layer } from "../recipe/schema.js";
 import { q } from "../steps/types.js";
 import { type Settings, sourcesLines } from "./context.js";
+import { NO_INITRAMFS } from "./sandbox.js";
 
 export function mmdebstrapArgs(
   settings: Settings,
@@ -45,7 +46,7 @@ export async function bootstrapRoot(
   const args = mmdebstrapArgs(settings, bootstrap, root);
   const result = await run("mmdebstrap", args, {
     ns,
-    env: { SOURCE_DATE_EPOCH: String(settings.epoch) },
+    env: { SOURCE_DATE_EPOCH: String(settings.epoch), ...NO_INITRAMFS },
     onLine,
     reject: false,
   });
