@@ -9,7 +9,9 @@ import { build } from "./build/build.js";
 import { closeActiveBuilds } from "./build/context.js";
 import { cacheGc, cacheList } from "./commands/cache.js";
 import { doctor } from "./commands/doctor.js";
+import { runImage } from "./commands/run.js";
 import { shell } from "./commands/shell.js";
+import { formatTestSummary, testRecipe } from "./commands/test.js";
 import { validate } from "./commands/validate.js";
 import { formatProblem, StrataError } from "./errors.js";
 import { parseSize } from "./recipe/size.js";
@@ -204,6 +206,94 @@ program
     }
     if (!report.ok) process.exitCode = 1;
   });
+
+/** A whole number from `min` to `max` on the command line, or E_USAGE. */
+const integer = (flag: string, min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new StrataError("E_USAGE", `${flag} ${value}: not a whole number from ${min} to ${max}`, {
+      hint: `e.g. ${flag} ${min === 1 && max === 64 ? 2 : 2222}`,
+    });
+  }
+  return n;
+};
+
+commonBuildOptions(
+  program
+    .command("run")
+    .description(
+      "boot a disk image in QEMU with the serial console on this terminal (Ctrl-A X quits). " +
+        "A recipe is built first (cached) and its disk output booted. The guest boots a sparse " +
+        "copy of the image, so the build output stays as built (--in-place boots the image itself). " +
+        "KVM is used when it works, else TCG; STRATA_ACCEL=kvm|tcg decides instead.",
+    )
+    .argument("[target]", "a disk image (.img, with its .img.json), or a recipe", ".")
+    .option("-o, --out <dir>", "where a recipe's build goes", "out")
+    .option("--output <name>", "the recipe's disk output to boot (default: the first)")
+    .option("--arch <arch>", "the image's architecture, amd64 or arm64 (default: its .img.json)")
+    .option("--boot <firmware>", "the image's firmware, uefi or bios (default: its .img.json)")
+    .option("--memory <size>", "guest memory", "1G")
+    .option("--cpus <n>", "guest CPUs", integer("--cpus", 1, 64), 2)
+    .option(
+      "--ssh <port>",
+      "forward 127.0.0.1:PORT to the guest's SSH port",
+      integer("--ssh", 1, 65535),
+    )
+    .option("--disk-size <size>", "boot a disk of this size (a larger sparse copy), e.g. 8G")
+    .option("--in-place", "boot the image itself, not a copy: the guest's changes stay in it"),
+).action(async (target: string, o) => {
+  process.exitCode = await runImage(target, {
+    set: sets(o.set),
+    mirror: o.mirror,
+    cacheDir: o.cacheDir,
+    aptCacheDir: o.aptCache,
+    rebuild: o.rebuild,
+    verbose: o.verbose,
+    out: o.out,
+    output: o.output,
+    arch: o.arch,
+    boot: o.boot,
+    memoryMiB: Math.floor(parseSize(o.memory) / 1048576),
+    cpus: o.cpus,
+    sshPort: o.ssh,
+    diskSizeBytes: o.diskSize !== undefined ? parseSize(o.diskSize) : undefined,
+    inPlace: o.inPlace,
+  });
+});
+
+commonBuildOptions(
+  program
+    .command("test")
+    .description(
+      "build the recipe (cached), boot a copy of its disk output, log in at the serial console " +
+        "and run the recipe's tests.checks; writes JUnit XML and JSON reports and exits 1 if a " +
+        "check failed. KVM is used when it works, else TCG; STRATA_ACCEL=kvm|tcg decides instead.",
+    )
+    .argument("[recipe]", "recipe file, or a directory holding strata.yaml", ".")
+    .option("-o, --out <dir>", "where the build, the reports and the console log go", "out")
+    .option("--output <name>", "the disk output to boot (default: tests.output, else the first)")
+    .option("--junit <path>", "JUnit XML report (default: OUT/test-report.xml)")
+    .option("--report <path>", "JSON report (default: OUT/test-report.json)")
+    .option("--console-log <path>", "the guest's console (default: OUT/test-console.log)")
+    .option("--json", "print the result as JSON on stdout"),
+).action(async (recipe: string, o) => {
+  const result = await testRecipe(recipe, {
+    set: sets(o.set),
+    mirror: o.mirror,
+    cacheDir: o.cacheDir,
+    aptCacheDir: o.aptCache,
+    rebuild: o.rebuild,
+    verbose: o.verbose,
+    out: o.out,
+    output: o.output,
+    junit: o.junit,
+    report: o.report,
+    consoleLog: o.consoleLog,
+  });
+  if (o.json) printJson(result);
+  else process.stdout.write(formatTestSummary(result));
+  if (!result.ok) process.exitCode = 1;
+});
 
 program.addOption(new Option("--no-color").hideHelp());
 

@@ -3,9 +3,31 @@ export { type BuildResult, build, type LayerResult } from "./build/build.js";
 export type { BuildOptions } from "./build/context.js";
 export { type CacheItem, cacheGc, cacheList, type GcResult } from "./commands/cache.js";
 export { type DoctorReport, doctor } from "./commands/doctor.js";
+export { type RunOptions, runImage } from "./commands/run.js";
 export { shell } from "./commands/shell.js";
+export {
+  type CheckResult,
+  formatTestSummary,
+  type TestImageOptions,
+  type TestOptions,
+  type TestResult,
+  testImage,
+  testRecipe,
+} from "./commands/test.js";
 export { type ValidateResult, validate } from "./commands/validate.js";
 export { type ErrorCode, formatProblem, type RecipeProblem, StrataError } from "./errors.js";
 export { lineReporter, type Reporter, silentReporter, terminalReporter } from "./progress.js";
 export { type LoadedRecipe, loadRecipe } from "./recipe/load.js";
 export { Recipe } from "./recipe/schema.js";
+export { type AccelChoice, chooseAccel, probeKvm } from "./vm/accel.js";
+export {
+  type Accel,
+  type Firmware,
+  qemuArgv,
+  type SerialConfig,
+  type VmArch,
+  type VmConfig,
+} from "./vm/argv.js";
+export { findFirmware, prepareFirmware } from "./vm/firmware.js";
+export { type DiskImage, readDiskImage } from "./vm/image.js";
+export { type BootOptions, bootMachine, type ExecResult, Machine } from "./vm/machine.js";

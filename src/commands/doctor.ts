@@ -5,6 +5,9 @@
 import { existsSync } from "node:fs";
 import { hostMirrors } from "../host/mirror.js";
 import { KERNEL_FEATURES, TOOLS, which } from "../host/tools.js";
+import { chooseAccel, hostVmArch } from "../vm/accel.js";
+import { QEMU_BINARY } from "../vm/argv.js";
+import { firmwareChecks } from "../vm/firmware.js";
 
 export interface DoctorCheck {
   name: string;
@@ -53,6 +56,8 @@ export async function doctor(): Promise<DoctorReport> {
     detail: existsSync(keyring) ? keyring : "missing: verifies the mirror's signatures",
     fix: "apt-get install debian-archive-keyring",
   });
+  checks.push(...firmwareChecks());
+  checks.push(...(await accelCheck()));
   for (const f of KERNEL_FEATURES) {
     const ok = f.ok();
     checks.push({
@@ -78,4 +83,17 @@ export async function doctor(): Promise<DoctorReport> {
     });
   }
   return { ok: checks.every((c) => c.ok || c.optional), checks };
+}
+
+/** KVM or TCG for the host's own architecture (runs the KVM probe), when QEMU is installed. */
+async function accelCheck(): Promise<DoctorCheck[]> {
+  const arch = hostVmArch();
+  if (!arch || !which(QEMU_BINARY[arch])) return [];
+  try {
+    const a = await chooseAccel(arch);
+    return [{ name: "accelerator", ok: true, detail: `${a.accel}: ${a.reason}` }];
+  } catch (e) {
+    const hint = (e as { hint?: string }).hint;
+    return [{ name: "accelerator", ok: false, detail: (e as Error).message, fix: hint }];
+  }
 }

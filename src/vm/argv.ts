@@ -1,0 +1,158 @@
+/**
+ * The QEMU command line for booting a strata disk image, as a pure function of a plain config,
+ * so every flag is decided (and unit-tested) in one place: the machine per architecture, the
+ * accelerator, UEFI (read-only code + a writable copy of the vars) or SeaBIOS, a virtio disk, a
+ * virtio NIC on user-mode networking with an optional SSH port forward, a virtio RNG (so the
+ * guest never waits for entropy), no graphics, and the serial console on a terminal or pipes.
+ * `-no-reboot` is never passed: guests must be able to reboot.
+ */
+import { StrataError } from "../errors.js";
+
+export type VmArch = "amd64" | "arm64";
+export type Accel = "kvm" | "tcg";
+export type Firmware = "uefi" | "bios";
+
+export const VM_ARCHES: readonly VmArch[] = ["amd64", "arm64"];
+
+/** How the guest's first serial port is connected. */
+export type SerialConfig =
+  /** QEMU's stdio is the user's terminal: Ctrl-A X quits, Ctrl-A C toggles the monitor. */
+  | { kind: "terminal" }
+  /** QEMU's stdin/stdout are pipes to the library (`Machine`). */
+  | { kind: "pipe" }
+  /** Not connected. */
+  | { kind: "none" };
+
+export interface VmConfig {
+  arch: VmArch;
+  accel: Accel;
+  boot: Firmware;
+  /** UEFI firmware: read-only code and a writable (copied) vars file. Required for uefi. */
+  firmware?: { code: string; vars: string };
+  memoryMiB: number;
+  /** Default 2. */
+  cpus?: number;
+  disk?: {
+    path: string;
+    /** `unsafe` for throwaway copies (fast, nothing is flushed); default `writeback`. */
+    cache?: "unsafe" | "writeback";
+  };
+  serial: SerialConfig;
+  /** User-mode networking with virtio-net (default); `false` for none. */
+  network?: { sshPort?: number } | false;
+  /** Shown in `ps` and the QEMU monitor. */
+  name?: string;
+  /** Appended verbatim (e.g. a debug console for the KVM probe). */
+  extraArgs?: readonly string[];
+}
+
+export const QEMU_BINARY: Record<VmArch, string> = {
+  amd64: "qemu-system-x86_64",
+  arm64: "qemu-system-aarch64",
+};
+
+const MACHINE: Record<VmArch, string> = { amd64: "q35", arm64: "virt" };
+
+function usage(message: string, hint: string): StrataError {
+  return new StrataError("E_USAGE", message, { hint });
+}
+
+function check(config: VmConfig): void {
+  if (!VM_ARCHES.includes(config.arch)) {
+    throw usage(`cannot boot ${config.arch} images`, `strata boots ${VM_ARCHES.join(" and ")}`);
+  }
+  if (config.arch === "arm64" && config.boot === "bios") {
+    throw usage("arm64 images boot only with UEFI", "use boot: uefi (or --boot uefi)");
+  }
+  if (config.boot === "uefi" && !config.firmware) {
+    throw new StrataError("E_VM", "UEFI boot needs firmware code and vars files", {
+      hint: "locate them with prepareFirmware() from src/vm/firmware.ts",
+    });
+  }
+  if (!Number.isInteger(config.memoryMiB) || config.memoryMiB < 64) {
+    throw usage(`guest memory must be at least 64 MiB, not ${config.memoryMiB}`, "e.g. 1G");
+  }
+  const cpus = config.cpus ?? 2;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) {
+    throw usage(`--cpus must be a whole number from 1 to 64, not ${cpus}`, "e.g. --cpus 2");
+  }
+  const port = config.network ? config.network.sshPort : undefined;
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+    throw usage(`not a TCP port: ${port}`, "e.g. --ssh 2222");
+  }
+}
+
+/** QEMU's `-drive`/`-chardev` option values separate with commas; a comma in a path is doubled. */
+export function optionValue(value: string): string {
+  return value.replaceAll(",", ",,");
+}
+
+function cpuModel(config: VmConfig): string {
+  return config.accel === "kvm" ? "host" : "max";
+}
+
+function serialArgs(serial: SerialConfig): string[] {
+  switch (serial.kind) {
+    case "terminal":
+      // A multiplexed stdio: the serial port and the monitor share the terminal (Ctrl-A C),
+      // Ctrl-A X quits, and Ctrl-C goes to the guest.
+      return [
+        "-chardev",
+        "stdio,id=console,mux=on,signal=off",
+        "-serial",
+        "chardev:console",
+        "-mon",
+        "chardev=console,mode=readline",
+      ];
+    case "pipe":
+      return ["-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console"];
+    case "none":
+      return [];
+  }
+}
+
+/** The full command line: binary first. */
+export function qemuArgv(config: VmConfig): string[] {
+  check(config);
+  const argv = [
+    QEMU_BINARY[config.arch],
+    "-name",
+    config.name ?? "strata",
+    "-machine",
+    MACHINE[config.arch],
+    "-accel",
+    config.accel,
+    "-cpu",
+    cpuModel(config),
+    "-smp",
+    String(config.cpus ?? 2),
+    "-m",
+    String(config.memoryMiB),
+    "-nodefaults",
+    "-display",
+    "none",
+  ];
+  if (config.boot === "uefi" && config.firmware) {
+    argv.push(
+      "-drive",
+      `if=pflash,format=raw,unit=0,readonly=on,file=${optionValue(config.firmware.code)}`,
+      "-drive",
+      `if=pflash,format=raw,unit=1,file=${optionValue(config.firmware.vars)}`,
+    );
+  }
+  if (config.disk) {
+    argv.push(
+      "-drive",
+      `if=virtio,format=raw,discard=unmap,cache=${config.disk.cache ?? "writeback"},file=${optionValue(config.disk.path)}`,
+    );
+  }
+  if (config.network !== false) {
+    const port = config.network?.sshPort;
+    const forward = port !== undefined ? `,hostfwd=tcp:127.0.0.1:${port}-:22` : "";
+    argv.push("-nic", `user,model=virtio-net-pci${forward}`);
+  }
+  argv.push("-device", "virtio-rng-pci");
+  argv.push(...serialArgs(config.serial));
+  argv.push(...(config.extraArgs ?? []));
+  return argv;
+}

@@ -1,0 +1,90 @@
+/**
+ * Everything before QEMU starts, shared by the library's Machine (console on pipes) and
+ * `strata run` (console on the terminal): QEMU is installed, KVM or TCG is chosen, a temporary
+ * directory (registered with the reaper) gets the copy of the image and of the firmware's
+ * vars, and the command line is made. `dispose()` removes the directory again.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type AccelChoice, chooseAccel } from "./accel.js";
+import { type Accel, type Firmware, qemuArgv, type SerialConfig, type VmArch } from "./argv.js";
+import { prepareBootDisk } from "./boot-disk.js";
+import { prepareFirmware } from "./firmware.js";
+import { requireQemu } from "./qemu-process.js";
+import { track } from "./reaper.js";
+
+export interface LaunchOptions {
+  /** The raw disk image. */
+  image: string;
+  arch: VmArch;
+  boot: Firmware;
+  /** Guest memory in MiB (default 1024). */
+  memoryMiB?: number;
+  /** Default 2. */
+  cpus?: number;
+  /** Default: KVM when it works (probed), else TCG; STRATA_ACCEL overrides the probe. */
+  accel?: Accel;
+  /** Boot a copy of the image (default true), so the image itself is never changed. */
+  copy?: boolean;
+  /** Grow the booted disk to this many bytes (the copy, or the image with copy: false). */
+  diskSizeBytes?: number;
+  /** Forward 127.0.0.1:sshPort on the host to the guest's port 22. */
+  sshPort?: number;
+  /** Where the temporary directory goes (default: the OS's). */
+  tmpDir?: string;
+  /** QEMU's -name (default "strata"). */
+  name?: string;
+  /** Appended to QEMU's command line as they are (e.g. -kernel, -append for experiments). */
+  extraArgs?: readonly string[];
+}
+
+export interface Launch {
+  argv: string[];
+  accel: AccelChoice;
+  /** The disk the guest boots. */
+  disk: string;
+  /** The temporary directory (copies of the image and the firmware vars). */
+  dir: string;
+  /** Removes the temporary directory; safe to call twice. */
+  dispose(): void;
+}
+
+export async function prepareLaunch(options: LaunchOptions, serial: SerialConfig): Promise<Launch> {
+  requireQemu(options.arch);
+  const accel: AccelChoice = options.accel
+    ? { accel: options.accel, reason: "chosen by the caller" }
+    : await chooseAccel(options.arch);
+  const dir = mkdtempSync(join(options.tmpDir ?? tmpdir(), "strata-vm-"));
+  const untrack = track({ paths: [dir] });
+  const dispose = () => {
+    rmSync(dir, { recursive: true, force: true });
+    untrack();
+  };
+  try {
+    const copy = options.copy !== false;
+    const disk = await prepareBootDisk(options.image, {
+      copy,
+      dir,
+      sizeBytes: options.diskSizeBytes,
+    });
+    const firmware = options.boot === "uefi" ? prepareFirmware(options.arch, dir) : undefined;
+    const argv = qemuArgv({
+      arch: options.arch,
+      accel: accel.accel,
+      boot: options.boot,
+      firmware,
+      memoryMiB: options.memoryMiB ?? 1024,
+      cpus: options.cpus,
+      disk: { path: disk, cache: copy ? "unsafe" : "writeback" },
+      serial,
+      network: { sshPort: options.sshPort },
+      name: options.name,
+      extraArgs: options.extraArgs,
+    });
+    return { argv, accel, disk, dir, dispose };
+  } catch (e) {
+    dispose();
+    throw e;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Disk images, proved by booting them in QEMU (TCG, so the tests run where KVM does not):
+ * GPT + UEFI + ext4 + immutable (the stacked layers are the root, runtime changes are gone after
+ * a reboot, and a 2 GiB image grows to fill a 4 GiB disk), persistent (changes survive a
+ * reboot), MBR + BIOS + btrfs + flat. One build makes the three images from the same cached
+ * layers as examples/disk.
+ */
+import assert from "node:assert/strict";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { BuildResult } from "../../src/build/build.js";
+import { bootMachine, type Machine } from "../../src/vm/machine.js";
+import {
+  cli,
+  loopDevicesFor,
+  mountsUnder,
+  needsRoot,
+  ROOT,
+  TEST_CACHE,
+  tempDir,
+} from "../helpers.js";
+
+process.env.STRATA_ACCEL ??= "tcg";
+const GIB = 1024 ** 3;
+const PASSWORD = "strata";
+
+/** Boots `image`, logs in as root, runs `fn`, and always stops QEMU. */
+async function withMachine(
+  image: string,
+  options: { boot: "uefi" | "bios"; diskSizeBytes?: number },
+  fn: (m: Machine) => Promise<void>,
+): Promise<void> {
+  const m = await bootMachine({
+    image,
+    arch: "amd64",
+    boot: options.boot,
+    diskSizeBytes: options.diskSizeBytes,
+  });
+  try {
+    await m.login("root", PASSWORD);
+    await fn(m);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n--- console ---\n${m.tail(40)}`, { cause: e });
+  } finally {
+    await m.close();
+  }
+}
+
+async function ok(m: Machine, command: string): Promise<string> {
+  const r = await m.exec(command);
+  assert.equal(r.status, 0, `${command} exited ${r.status}:\n${r.output}`);
+  return r.output;
+}
+
+describe("disk images", { skip: needsRoot }, () => {
+  let out: string;
+  let recipeDir: string;
+  let result: BuildResult;
+  const image = (name: string) => join(out, `${name}.img`);
+
+  before(() => {
+    out = tempDir("strata-out-");
+    recipeDir = tempDir("strata-recipe-");
+    cpSync(join(ROOT, "examples/disk"), recipeDir, { recursive: true });
+    const yaml = readFileSync(join(recipeDir, "strata.yaml"), "utf8")
+      .replace(/^tests:[\s\S]*$/m, "")
+      .replace(
+        /^outputs:\n {2}- \{ type: disk \}$/m,
+        [
+          "outputs:",
+          "  - { type: disk, name: immutable, size: 2G }",
+          "  - { type: disk, name: persistent, root: persistent }",
+          "  - { type: disk, name: flat, table: mbr, boot: bios, filesystem: btrfs, root: flat }",
+        ].join("\n"),
+      );
+    assert.match(yaml, /name: flat/);
+    writeFileSync(join(recipeDir, "strata.yaml"), yaml);
+    const r = cli(["build", recipeDir, "--json", "--cache-dir", TEST_CACHE, "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    result = JSON.parse(r.stdout) as BuildResult;
+  });
+  after(() => {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(recipeDir, { recursive: true, force: true });
+  });
+
+  it("writes each image with its .bmap and .img.json, sparse, and leaves nothing mounted", () => {
+    assert.deepEqual(
+      result.outputs.map((o) => [o.type, o.path]),
+      ["immutable", "persistent", "flat"].map((n) => ["disk", image(n)]),
+    );
+    for (const name of ["immutable", "persistent", "flat"]) {
+      const meta = JSON.parse(readFileSync(`${image(name)}.json`, "utf8"));
+      assert.equal(meta.format, "strata-disk/1");
+      assert.equal(meta.arch, "amd64");
+      assert.match(readFileSync(`${image(name)}.bmap`, "utf8"), /<bmap version=/);
+    }
+    assert.equal(JSON.parse(readFileSync(`${image("immutable")}.json`, "utf8")).bytes, 2 * GIB);
+    assert.equal(JSON.parse(readFileSync(`${image("flat")}.json`, "utf8")).boot, "bios");
+    const st = readFileSync(`${image("immutable")}.bmap`, "utf8");
+    const mapped = Number(/<MappedBlocksCount>\s*(\d+)/.exec(st)?.[1]);
+    const total = Number(/<BlocksCount>\s*(\d+)/.exec(st)?.[1]);
+    assert.ok(mapped < total / 2, `the image is sparse (${mapped} of ${total} blocks mapped)`);
+    assert.deepEqual(mountsUnder(TEST_CACHE), []);
+    assert.deepEqual(loopDevicesFor(TEST_CACHE), []);
+  });
+
+  it("gpt + uefi + immutable: the root is the stacked layers; changes are gone after a reboot; the store fills a larger disk", async () => {
+    await withMachine(image("immutable"), { boot: "uefi", diskSizeBytes: 4 * GIB }, async (m) => {
+      assert.match(await ok(m, "findmnt -n -o FSTYPE /"), /^overlay/m);
+      assert.equal((await ok(m, "cat /etc/strata-example")).trim(), "from the system layer");
+      // /etc/issue.net is in the base module; the system layer deleted it.
+      assert.equal((await m.exec("test -e /etc/issue.net")).status, 1);
+      assert.match(await ok(m, "cat /run/strata/root /run/strata/version"), /immutable\s+1/);
+      const layers = await ok(m, "cat /run/strata/store/versions/1/layers | wc -l");
+      assert.equal(Number(layers.trim()), 3, "base, system and the boot layer");
+      // The store partition (2) and its filesystem now reach the end of the 4 GiB disk.
+      const sectors = Number((await ok(m, "cat /sys/class/block/vda2/size")).trim());
+      const storeBytes = Number(
+        (await ok(m, "df -B1 --output=size /run/strata/store | tail -1")).trim(),
+      );
+      assert.ok(sectors * 512 > 3.5 * GIB, `partition of ${sectors} sectors`);
+      assert.ok(storeBytes > 3.3 * GIB, `filesystem of ${storeBytes} bytes`);
+      await ok(m, "echo gone > /root/scratch && sync");
+      await m.reboot();
+      await m.login("root", PASSWORD);
+      assert.equal((await m.exec("test -e /root/scratch")).status, 1);
+    });
+  });
+
+  it("persistent: a file written at runtime survives a reboot", async () => {
+    await withMachine(image("persistent"), { boot: "uefi" }, async (m) => {
+      assert.equal((await ok(m, "cat /run/strata/root")).trim(), "persistent");
+      await ok(m, "echo kept > /root/kept && sync");
+      await m.reboot();
+      await m.login("root", PASSWORD);
+      assert.equal((await ok(m, "cat /root/kept")).trim(), "kept");
+    });
+  });
+
+  it("mbr + bios + btrfs + flat: boots to login on a classic btrfs root", async () => {
+    await withMachine(image("flat"), { boot: "bios" }, async (m) => {
+      assert.equal((await ok(m, "findmnt -n -o FSTYPE /")).trim(), "btrfs");
+      assert.equal((await ok(m, "cat /etc/strata-example")).trim(), "from the system layer");
+      assert.equal((await m.exec("test -e /etc/issue.net")).status, 1);
+      assert.equal(existsSync(image("flat")), true);
+    });
+  });
+});

@@ -1,0 +1,151 @@
+/** The QEMU command line, flag by flag, for each architecture, firmware, accelerator and console. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { StrataError } from "../../src/errors.js";
+import { optionValue, qemuArgv, type VmConfig } from "../../src/vm/argv.js";
+
+const firmware = { code: "/fw/CODE.fd", vars: "/tmp/x/efivars.fd" };
+const amd64: VmConfig = {
+  arch: "amd64",
+  accel: "tcg",
+  boot: "uefi",
+  firmware,
+  memoryMiB: 1024,
+  disk: { path: "/tmp/x/disk.img", cache: "unsafe" },
+  serial: { kind: "pipe" },
+};
+
+/** The value after `flag` (each occurrence). */
+function values(argv: string[], flag: string): string[] {
+  return argv.flatMap((a, i) => (a === flag ? [argv[i + 1] as string] : []));
+}
+
+function usageError(config: VmConfig, message: RegExp): void {
+  assert.throws(
+    () => qemuArgv(config),
+    (e: StrataError) => e.code === "E_USAGE" && message.test(e.message) && e.hint !== undefined,
+  );
+}
+
+describe("qemuArgv", () => {
+  it("boots amd64 on q35 with qemu-system-x86_64", () => {
+    const argv = qemuArgv(amd64);
+    assert.equal(argv[0], "qemu-system-x86_64");
+    assert.deepEqual(values(argv, "-machine"), ["q35"]);
+    assert.deepEqual(values(argv, "-m"), ["1024"]);
+    assert.deepEqual(values(argv, "-smp"), ["2"]);
+    assert.deepEqual(values(argv, "-name"), ["strata"]);
+  });
+
+  it("boots arm64 on virt with qemu-system-aarch64", () => {
+    const argv = qemuArgv({ ...amd64, arch: "arm64" });
+    assert.equal(argv[0], "qemu-system-aarch64");
+    assert.deepEqual(values(argv, "-machine"), ["virt"]);
+  });
+
+  it("uses -cpu max under TCG and -cpu host under KVM", () => {
+    assert.deepEqual(values(qemuArgv(amd64), "-accel"), ["tcg"]);
+    assert.deepEqual(values(qemuArgv(amd64), "-cpu"), ["max"]);
+    const kvm = qemuArgv({ ...amd64, accel: "kvm" });
+    assert.deepEqual(values(kvm, "-accel"), ["kvm"]);
+    assert.deepEqual(values(kvm, "-cpu"), ["host"]);
+    assert.deepEqual(values(qemuArgv({ ...amd64, arch: "arm64" }), "-cpu"), ["max"]);
+  });
+
+  it("gives UEFI read-only code and the writable vars copy as two pflash drives", () => {
+    const drives = values(qemuArgv(amd64), "-drive").filter((d) => d.startsWith("if=pflash"));
+    assert.deepEqual(drives, [
+      "if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd",
+      "if=pflash,format=raw,unit=1,file=/tmp/x/efivars.fd",
+    ]);
+  });
+
+  it("boots BIOS images with SeaBIOS: no pflash", () => {
+    const argv = qemuArgv({ ...amd64, boot: "bios", firmware: undefined });
+    assert.equal(
+      values(argv, "-drive").filter((d) => d.includes("pflash")).length,
+      0,
+      argv.join(" "),
+    );
+    assert.ok(!argv.includes("-bios"));
+  });
+
+  it("attaches the disk as raw virtio-blk with the cache mode asked for", () => {
+    assert.deepEqual(
+      values(qemuArgv(amd64), "-drive").filter((d) => d.startsWith("if=virtio")),
+      ["if=virtio,format=raw,discard=unmap,cache=unsafe,file=/tmp/x/disk.img"],
+    );
+    const inPlace = qemuArgv({ ...amd64, disk: { path: "/img/a.img" } });
+    assert.ok(
+      values(inPlace, "-drive").includes(
+        "if=virtio,format=raw,discard=unmap,cache=writeback,file=/img/a.img",
+      ),
+    );
+  });
+
+  it("escapes commas in paths, as QEMU's option syntax wants", () => {
+    assert.equal(optionValue("/a,b/c,,d"), "/a,,b/c,,,,d");
+    const argv = qemuArgv({ ...amd64, disk: { path: "/x,y.img" } });
+    assert.ok(values(argv, "-drive").some((d) => d.endsWith("file=/x,,y.img")));
+  });
+
+  it("has user-mode networking with virtio-net, and forwards SSH only on loopback", () => {
+    assert.deepEqual(values(qemuArgv(amd64), "-nic"), ["user,model=virtio-net-pci"]);
+    assert.deepEqual(values(qemuArgv({ ...amd64, network: { sshPort: 2222 } }), "-nic"), [
+      "user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:2222-:22",
+    ]);
+    assert.deepEqual(values(qemuArgv({ ...amd64, network: false }), "-nic"), []);
+  });
+
+  it("has no graphics, no default devices, an RNG, and lets the guest reboot", () => {
+    const argv = qemuArgv(amd64);
+    assert.deepEqual(values(argv, "-display"), ["none"]);
+    assert.ok(argv.includes("-nodefaults"));
+    assert.deepEqual(values(argv, "-device"), ["virtio-rng-pci"]);
+    assert.ok(!argv.includes("-no-reboot"));
+    assert.ok(!argv.includes("-no-shutdown"));
+  });
+
+  it("puts the serial console on pipes for the library", () => {
+    const argv = qemuArgv(amd64);
+    assert.deepEqual(values(argv, "-chardev"), ["stdio,id=console,signal=off"]);
+    assert.deepEqual(values(argv, "-serial"), ["chardev:console"]);
+    assert.deepEqual(values(argv, "-mon"), []);
+  });
+
+  it("shares the terminal between console and monitor for strata run (Ctrl-A X quits)", () => {
+    const argv = qemuArgv({ ...amd64, serial: { kind: "terminal" } });
+    assert.deepEqual(values(argv, "-chardev"), ["stdio,id=console,mux=on,signal=off"]);
+    assert.deepEqual(values(argv, "-serial"), ["chardev:console"]);
+    assert.deepEqual(values(argv, "-mon"), ["chardev=console,mode=readline"]);
+  });
+
+  it("can leave the serial port unconnected and append extra arguments", () => {
+    const argv = qemuArgv({
+      ...amd64,
+      serial: { kind: "none" },
+      extraArgs: ["-device", "isa-debugcon,iobase=0x402,chardev=dbg"],
+    });
+    assert.deepEqual(values(argv, "-serial"), []);
+    assert.deepEqual(argv.slice(-2), ["-device", "isa-debugcon,iobase=0x402,chardev=dbg"]);
+  });
+
+  it("takes cpus and a name", () => {
+    const argv = qemuArgv({ ...amd64, cpus: 4, name: "kiosk" });
+    assert.deepEqual(values(argv, "-smp"), ["4"]);
+    assert.deepEqual(values(argv, "-name"), ["kiosk"]);
+  });
+
+  it("rejects what cannot boot, with a hint", () => {
+    usageError({ ...amd64, arch: "arm64", boot: "bios" }, /arm64 images boot only with UEFI/);
+    usageError({ ...amd64, arch: "armhf" as "arm64" }, /cannot boot armhf/);
+    usageError({ ...amd64, memoryMiB: 10 }, /at least 64 MiB/);
+    usageError({ ...amd64, cpus: 0 }, /--cpus/);
+    usageError({ ...amd64, cpus: 1.5 }, /--cpus/);
+    usageError({ ...amd64, network: { sshPort: 70000 } }, /not a TCP port: 70000/);
+    assert.throws(
+      () => qemuArgv({ ...amd64, firmware: undefined }),
+      (e: StrataError) => e.code === "E_VM",
+    );
+  });
+});

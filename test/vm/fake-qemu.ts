@@ -1,0 +1,144 @@
+/**
+ * A FAKE qemu-system-* for unit tests of the console protocol (never used outside test/): it
+ * prints a boot, a getty login prompt (with kernel messages and escape sequences around it),
+ * asks for a password when told to, then acts as the guest's shell by feeding typed lines to
+ * a real bash with harmless stand-ins for stty, dmesg, reboot and poweroff. Typed lines are
+ * echoed until `stty -echo` is typed, like a tty; Ctrl-C interrupts the running command.
+ *
+ * Environment: FAKE_QEMU_ARGV (file to write { argv, sizes of the -drive files } to), FAKE_QEMU_MODE (login |
+ * password | silent | exit | exit:<code>), FAKE_QEMU_PASSWORD (for mode password),
+ * FAKE_QEMU_ECHO=always (keep echoing typed lines, as a shell with its own line editor does).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { statSync, writeFileSync } from "node:fs";
+
+const mode = process.env.FAKE_QEMU_MODE ?? "login";
+if (process.env.FAKE_QEMU_ARGV) {
+  // The command line, and the size of every file given to -drive (as QEMU would open them).
+  const argv = process.argv.slice(2);
+  const sizes: Record<string, number> = {};
+  for (const [i, a] of argv.entries()) {
+    const file = argv[i - 1] === "-drive" ? /file=(.*)$/.exec(a)?.[1] : undefined;
+    if (file) sizes[file] = statSync(file).size;
+  }
+  writeFileSync(process.env.FAKE_QEMU_ARGV, JSON.stringify({ argv, sizes }));
+}
+
+const out = (s: string) => process.stdout.write(s.replaceAll(/\r?\n/g, "\r\n"));
+
+if (mode === "exit") {
+  process.stderr.write("qemu-system-x86_64: -drive file=/nonexistent: Could not open\n");
+  process.exit(1);
+}
+if (mode.startsWith("exit:")) {
+  out("fake firmware\nfake guest powered off\n");
+  process.exit(Number(mode.slice(5)));
+}
+
+type State = "boot" | "user" | "password" | "shell";
+let state: State = "boot";
+let echo = true;
+let shell: ChildProcess | undefined;
+let pending = "";
+
+function boot(): void {
+  state = "boot";
+  echo = true;
+  out("SeaBIOS (version fake)\n\x1b[2J\x1b[01;01H[    0.000000] Linux version 6.1.0-fake\n");
+  if (mode === "silent") return;
+  setTimeout(() => {
+    out("\nDebian GNU/Linux 13 fake ttyS0\n\nfake login: ");
+    out("[    7.123456] random: crng init done\n");
+    state = "user";
+  }, 50);
+}
+
+function startShell(): void {
+  shell = spawn("setpriv", ["--pdeathsig", "KILL", "--", "bash", "--norc", "--noprofile", "-s"], {
+    detached: true,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  shell.stdout?.on("data", (b: Buffer) => out(b.toString("utf8")));
+  shell.stderr?.on("data", (b: Buffer) => out(b.toString("utf8")));
+  shell.stdin?.write(
+    "trap : INT; stty() { :; }; dmesg() { :; }; reboot() { :; }; poweroff() { :; }\n",
+  );
+}
+
+function stopShell(): void {
+  if (shell?.pid) {
+    try {
+      process.kill(-shell.pid, "SIGKILL");
+    } catch {}
+  }
+  shell = undefined;
+}
+
+function line(text: string): void {
+  if (echo && state !== "password") out(`${text}\n`);
+  if (state === "user") {
+    if (mode === "password") {
+      out("Password: ");
+      state = "password";
+    } else {
+      loggedIn();
+    }
+    return;
+  }
+  if (state === "password") {
+    if (text === (process.env.FAKE_QEMU_PASSWORD ?? "")) {
+      out("\n");
+      loggedIn();
+    } else {
+      out("\nLogin incorrect\nfake login: ");
+      state = "user";
+    }
+    return;
+  }
+  if (state !== "shell") return;
+  if (text.includes("stty -echo") && process.env.FAKE_QEMU_ECHO !== "always") echo = false;
+  if (text === "reboot") {
+    stopShell();
+    out("[  OK  ] Reached target reboot.target - System Reboot.\nreboot: Restarting system\n");
+    setTimeout(boot, 50);
+    return;
+  }
+  if (text === "poweroff") {
+    stopShell();
+    out("reboot: Power down\n");
+    process.exit(0);
+  }
+  shell?.stdin?.write(`${text}\n`);
+}
+
+function loggedIn(): void {
+  out("Linux fake 6.1.0-fake #1 SMP x86_64\n\nroot@fake:~# ");
+  state = "shell";
+  startShell();
+}
+
+process.stdin.on("data", (b: Buffer) => {
+  pending += b.toString("utf8");
+  for (;;) {
+    const ctrlC = pending.indexOf("\x03");
+    const nl = pending.indexOf("\n");
+    if (ctrlC !== -1 && (nl === -1 || ctrlC < nl)) {
+      pending = pending.slice(0, ctrlC) + pending.slice(ctrlC + 1);
+      out("^C\n");
+      if (shell?.pid) process.kill(-shell.pid, "SIGINT");
+      continue;
+    }
+    if (nl === -1) break;
+    const text = pending.slice(0, nl);
+    pending = pending.slice(nl + 1);
+    line(text);
+  }
+});
+
+process.on("SIGTERM", () => {
+  stopShell();
+  process.stderr.write("qemu-system-x86_64: terminating on signal 15\n");
+  process.exit(0);
+});
+
+boot();
