@@ -58,11 +58,6 @@ export const TOOLS = {
     package: "qemu-system-arm",
     why: "boots arm64 images (strata run, strata test)",
   },
-  qemuImg: {
-    command: "qemu-img",
-    package: "qemu-utils",
-    why: "larger copies of images for strata run",
-  },
 } as const satisfies Record<string, Tool>;
 
 /** Firmware files that `strata run` boots UEFI images with, and their packages. */
