@@ -32,6 +32,18 @@ function sets(values: string[]): Record<string, string> {
   }
 }
 
+/** The options of `commonBuildOptions`, as the library takes them. */
+function buildOptions(o: Record<string, unknown>) {
+  return {
+    set: sets(o.set as string[]),
+    mirror: o.mirror as string | undefined,
+    cacheDir: o.cacheDir as string | undefined,
+    aptCacheDir: o.aptCache as string | undefined,
+    rebuild: o.rebuild as string[],
+    verbose: o.verbose as boolean | undefined,
+  };
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -84,16 +96,7 @@ commonBuildOptions(
     .option("--explain", "say for each rebuilt layer which input changed")
     .option("--json", "print the result as JSON on stdout"),
 ).action(async (recipe: string, o) => {
-  const result = await build(recipe, {
-    set: sets(o.set),
-    mirror: o.mirror,
-    cacheDir: o.cacheDir,
-    aptCacheDir: o.aptCache,
-    rebuild: o.rebuild,
-    out: o.out,
-    explain: o.explain,
-    verbose: o.verbose,
-  });
+  const result = await build(recipe, { ...buildOptions(o), out: o.out, explain: o.explain });
   if (o.json) {
     printJson({ ok: true, ...result });
     return;
@@ -138,12 +141,7 @@ commonBuildOptions(
 ).action(async (recipe: string, layer: string | undefined, o) => {
   const command = o.command ? ["/bin/sh", "-c", o.command] : ["/bin/bash", "-l"];
   process.exitCode = await shell(recipe, layer, command, {
-    set: sets(o.set),
-    mirror: o.mirror,
-    cacheDir: o.cacheDir,
-    aptCacheDir: o.aptCache,
-    rebuild: o.rebuild,
-    verbose: o.verbose,
+    ...buildOptions(o),
   });
 });
 
@@ -243,12 +241,7 @@ commonBuildOptions(
     .option("--in-place", "boot the image itself, not a copy: the guest's changes stay in it"),
 ).action(async (target: string, o) => {
   process.exitCode = await runImage(target, {
-    set: sets(o.set),
-    mirror: o.mirror,
-    cacheDir: o.cacheDir,
-    aptCacheDir: o.aptCache,
-    rebuild: o.rebuild,
-    verbose: o.verbose,
+    ...buildOptions(o),
     out: o.out,
     output: o.output,
     arch: o.arch,
@@ -278,12 +271,7 @@ commonBuildOptions(
     .option("--json", "print the result as JSON on stdout"),
 ).action(async (recipe: string, o) => {
   const result = await testRecipe(recipe, {
-    set: sets(o.set),
-    mirror: o.mirror,
-    cacheDir: o.cacheDir,
-    aptCacheDir: o.aptCache,
-    rebuild: o.rebuild,
-    verbose: o.verbose,
+    ...buildOptions(o),
     out: o.out,
     output: o.output,
     junit: o.junit,

@@ -15,6 +15,7 @@ import {
   writeSync,
 } from "node:fs";
 import { run } from "../host/run.js";
+import type { DiskSidecar } from "./sidecar.js";
 import { embedGrub } from "./grub.js";
 import { type Layout, MIB, type Partition, SECTOR, sfdiskScript } from "./layout.js";
 
@@ -25,20 +26,6 @@ export interface GrubImages {
   room: number;
   bootImg: Buffer;
   coreImg: Buffer;
-}
-
-export interface DiskSidecar {
-  format: "strata-disk/1";
-  arch: string;
-  boot: "uefi" | "bios";
-  table: "gpt" | "mbr";
-  filesystem: "ext4" | "btrfs";
-  root: "immutable" | "persistent" | "flat";
-  bytes: number;
-  /** The primary serial console, e.g. ttyS0 */
-  console: string;
-  kernel: string;
-  cmdline: string;
 }
 
 /** Moves a file into place, copying (sparse) when the rename crosses filesystems. */

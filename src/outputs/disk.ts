@@ -44,6 +44,7 @@ import { filesystemOverhead, makeFilesystem } from "../disk/filesystem.js";
 import { grubConfig, grubRoom } from "../disk/grub.js";
 import { type GrubImages, writeImage } from "../disk/image.js";
 import { layout, MIB, partition } from "../disk/layout.js";
+import { DISK_SIDECAR_FORMAT, type DiskSidecar } from "../disk/sidecar.js";
 import { placeFile, type VersionManifest, writeStore } from "../disk/store.js";
 import { StrataError } from "../errors.js";
 import type { ToolName } from "../host/tools.js";
@@ -341,8 +342,8 @@ export async function writeDisk(input: OutputInput): Promise<void> {
     target,
     scratch,
     sidecar: {
-      format: "strata-disk/1",
-      arch,
+      format: DISK_SIDECAR_FORMAT,
+      arch: arch as DiskSidecar["arch"],
       boot: d.boot,
       table: d.table,
       filesystem: d.filesystem,

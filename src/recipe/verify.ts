@@ -171,7 +171,13 @@ export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticP
 function diskProblems(recipe: Recipe, output: DiskOutput, i: number): SemanticProblem[] {
   const problems: SemanticProblem[] = [];
   const arch = recipe.distro.arch;
-  if (output.boot === "bios" && arch !== "amd64") {
+  if (arch === "armhf") {
+    problems.push({
+      path: ["outputs", i, "type"],
+      message: "disk images are made for amd64 and arm64; armhf is not supported yet",
+      hint: "use `distro.arch: arm64`, or a `tar` output for armhf",
+    });
+  } else if (output.boot === "bios" && arch !== "amd64") {
     problems.push({
       path: ["outputs", i, "boot"],
       message: `boot: bios is not supported on ${arch}`,

@@ -5,22 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { z } from "zod";
 import { StrataError } from "../errors.js";
+import { DISK_SIDECAR_FORMAT, DiskSidecar } from "../disk/sidecar.js";
 import type { Firmware, VmArch } from "./argv.js";
-
-export const DISK_SIDECAR_FORMAT = "strata-disk/1";
-
-const Sidecar = z.object({
-  format: z.literal(DISK_SIDECAR_FORMAT),
-  arch: z.enum(["amd64", "arm64"]),
-  boot: z.enum(["uefi", "bios"]),
-  table: z.enum(["gpt", "mbr"]).optional(),
-  filesystem: z.string().optional(),
-  root: z.string().optional(),
-  bytes: z.number().optional(),
-  console: z.string().optional(),
-});
 
 export interface DiskImage {
   /** Absolute path of the raw image. */
@@ -80,9 +67,9 @@ export function readDiskImage(image: string, overrides: ImageOverrides = {}): Di
       },
     );
   }
-  let parsed: z.output<typeof Sidecar>;
+  let parsed: DiskSidecar;
   try {
-    parsed = Sidecar.parse(JSON.parse(text));
+    parsed = DiskSidecar.parse(JSON.parse(text));
   } catch (e) {
     throw new StrataError(
       "E_USAGE",
