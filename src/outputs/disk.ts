@@ -134,13 +134,22 @@ async function treeBytes(dir: string): Promise<number> {
   return Number(stdout.split(/\s/)[0]);
 }
 
-function sizeError(name: string, requested: number, needed: number, parts: string[]): StrataError {
+/** E_DISK_SIZE for the key `key` (size or esp_size) of disk output `name`. */
+function sizeError(
+  name: string,
+  key: "size" | "esp_size",
+  requested: number,
+  needed: number,
+  parts: string[],
+): StrataError {
+  const suggestion =
+    needed >= 1024 ** 3
+      ? `${Math.ceil(needed / 1024 ** 3 / 0.25) * 0.25}G`
+      : `${Math.ceil(needed / MIB / 16) * 16}M`;
   return new StrataError(
     "E_DISK_SIZE",
-    `disk output '${name}': size ${formatMiB(requested)} is too small; it needs at least ${formatMiB(needed)} (${parts.join(", ")})`,
-    {
-      hint: `set \`size: ${Math.ceil(needed / 1024 ** 3 / 0.25) * 0.25}G\` or more, or leave \`size\` out`,
-    },
+    `disk output '${name}': ${key} ${formatMiB(requested)} is too small; it needs at least ${formatMiB(needed)} (${parts.join(", ")})`,
+    { hint: `set \`${key}: ${suggestion}\` or more, or leave \`${key}\` out` },
   );
 }
 
@@ -245,7 +254,7 @@ export async function writeDisk(input: OutputInput): Promise<void> {
   const bootBytes = readFileSync(files.vmlinuz).length + readFileSync(files.initrd).length;
   const espBytes = d.boot === "uefi" ? parseSize(d.esp_size) : 0;
   if (d.boot === "uefi" && espBytes < bootBytes + 16 * MIB) {
-    throw sizeError(`${name}' ESP ('esp_size`, espBytes, bootBytes + 16 * MIB, [
+    throw sizeError(name, "esp_size", espBytes, bootBytes + 16 * MIB, [
       `kernel and initramfs ${formatMiB(bootBytes)}`,
     ]);
   }
@@ -256,7 +265,7 @@ export async function writeDisk(input: OutputInput): Promise<void> {
       ? parseSize(d.size)
       : needed + Math.max(256 * MIB, Math.ceil(dataMin * 0.25));
   if (requested < needed) {
-    throw sizeError(name, requested, needed, [
+    throw sizeError(name, "size", requested, needed, [
       d.root === "flat" ? `root tree ${formatMiB(content)}` : `layers ${formatMiB(content)}`,
       `${d.filesystem} overhead ${formatMiB(dataMin - content)}`,
       ...(d.boot === "uefi" ? [`ESP ${formatMiB(espBytes)}`] : []),
@@ -279,7 +288,7 @@ export async function writeDisk(input: OutputInput): Promise<void> {
   const fsBytes = statSync(dataImage).size;
   if (fsBytes > dataPart.sectors * 512) {
     if (d.size !== undefined) {
-      throw sizeError(name, requested, fixed + fsBytes, [
+      throw sizeError(name, "size", requested, fixed + fsBytes, [
         `${d.filesystem} filesystem ${formatMiB(fsBytes)}`,
       ]);
     }

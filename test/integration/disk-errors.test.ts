@@ -31,7 +31,7 @@ describe("bad disk outputs", { skip: needsRoot }, () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /E_DISK_SIZE/);
     assert.match(r.stderr, /size 300 MiB is too small; it needs at least \d+ MiB \(layers \d+ MiB/);
-    assert.match(r.stderr, /hint: set `size: [\d.]+G` or more/);
+    assert.match(r.stderr, /hint: set `size: [\d.]+[GM]` or more/);
     assert.deepEqual(images(out), []);
     assert.deepEqual(mountsUnder(TEST_CACHE), []);
   });
