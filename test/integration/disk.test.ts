@@ -1,8 +1,9 @@
 /**
  * Disk images, proved by booting them in QEMU (TCG, so the tests run where KVM does not):
  * GPT + UEFI + ext4 + immutable (the stacked layers are the root, runtime changes are gone after
- * a reboot, and a 2 GiB image grows to fill a 4 GiB disk), persistent (changes survive a
- * reboot), MBR + BIOS + btrfs + flat. One build makes the three images from the same cached
+ * a reboot, and a 2 GiB image grows to fill a 4 GiB disk), GPT + BIOS + persistent (GRUB in the
+ * BIOS boot partition; changes survive a reboot), MBR + BIOS + btrfs + flat. MBR + UEFI is
+ * booted by the `strata test` test. One build makes the three images from the same cached
  * layers as examples/disk.
  */
 import assert from "node:assert/strict";
@@ -70,7 +71,7 @@ describe("disk images", { skip: needsRoot }, () => {
         [
           "outputs:",
           "  - { type: disk, name: immutable, size: 2G }",
-          "  - { type: disk, name: persistent, root: persistent }",
+          "  - { type: disk, name: persistent, root: persistent, boot: bios }",
           "  - { type: disk, name: flat, table: mbr, boot: bios, filesystem: btrfs, root: flat }",
         ].join("\n"),
       );
@@ -98,6 +99,7 @@ describe("disk images", { skip: needsRoot }, () => {
     }
     assert.equal(JSON.parse(readFileSync(`${image("immutable")}.json`, "utf8")).bytes, 2 * GIB);
     assert.equal(JSON.parse(readFileSync(`${image("flat")}.json`, "utf8")).boot, "bios");
+    assert.equal(JSON.parse(readFileSync(`${image("persistent")}.json`, "utf8")).table, "gpt");
     const st = readFileSync(`${image("immutable")}.bmap`, "utf8");
     const mapped = Number(/<MappedBlocksCount>\s*(\d+)/.exec(st)?.[1]);
     const total = Number(/<BlocksCount>\s*(\d+)/.exec(st)?.[1]);
@@ -129,8 +131,8 @@ describe("disk images", { skip: needsRoot }, () => {
     });
   });
 
-  it("persistent: a file written at runtime survives a reboot", async () => {
-    await withMachine(image("persistent"), { boot: "uefi" }, async (m) => {
+  it("gpt + bios + persistent: a file written at runtime survives a reboot", async () => {
+    await withMachine(image("persistent"), { boot: "bios" }, async (m) => {
       assert.equal((await ok(m, "cat /run/strata/root")).trim(), "persistent");
       await ok(m, "echo kept > /root/kept && sync");
       await m.reboot();

@@ -1,6 +1,6 @@
 /**
- * `strata test` on a real image: examples/disk (cached layers), its checks plus one that fails
- * and one after a reboot. The run exits non-zero, names the failing check, and writes the
+ * `strata test` on a real image: examples/disk (cached layers) on an MBR + UEFI disk, its checks
+ * plus one that fails and one after a reboot. The run exits non-zero, names the failing check, and writes the
  * JUnit and JSON reports with every verdict and the seconds to the login prompt.
  */
 import assert from "node:assert/strict";
@@ -20,7 +20,9 @@ describe("strata test", { skip: needsRoot }, () => {
 
   it("boots, runs the checks, names the one that fails, and writes the reports", () => {
     cpSync(join(ROOT, "examples/disk"), dir, { recursive: true });
-    const yaml = `${readFileSync(join(dir, "strata.yaml"), "utf8").trimEnd()}
+    const yaml = `${readFileSync(join(dir, "strata.yaml"), "utf8")
+      .replace("- { type: disk }", "- { type: disk, table: mbr }")
+      .trimEnd()}
     - name: this check fails on purpose
       run: echo "the answer is 41"
       output: "answer is 42"
@@ -47,6 +49,7 @@ describe("strata test", { skip: needsRoot }, () => {
       ],
     );
     assert.equal(result.accel, "tcg");
+    assert.equal(JSON.parse(readFileSync(`${result.image}.json`, "utf8")).table, "mbr");
     assert.ok((result.secondsToLogin ?? 0) > 0);
     assert.match(r.stderr, /this check fails on purpose/);
     const junit = readFileSync(result.reports.junit, "utf8");
