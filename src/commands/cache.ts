@@ -6,6 +6,7 @@
 import { resolveSettings } from "../build/context.js";
 import { layerKeys } from "../build/keys.js";
 import { Cache, defaultCacheDir } from "../cache/store.js";
+import { bootLayersOf } from "../disk/boot-layer.js";
 import { StrataError } from "../errors.js";
 import { loadRecipe } from "../recipe/load.js";
 
@@ -60,7 +61,9 @@ export async function cacheGc(options: GcOptions): Promise<GcResult> {
   for (const path of recipes) {
     const recipe = loadRecipe(path);
     const settings = await resolveSettings(recipe, { cacheDir, mirror: options.mirror });
-    for (const { key } of (await layerKeys(settings, recipe.layers)).values()) keep.add(key);
+    // Parents come first: the recipe's layers, then the boot layers of its disk outputs.
+    const layers = [...recipe.layers, ...bootLayersOf(recipe)];
+    for (const { key } of (await layerKeys(settings, layers)).values()) keep.add(key);
   }
   const lock = await cache.lock(() => {});
   try {

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { PlannedStep, ResolvedLayer } from "../recipe/graph.js";
+import type { LoadedRecipe } from "../recipe/load.js";
 import type { DiskOutput, Layer, Step } from "../recipe/schema.js";
 import { stepKind } from "../recipe/graph.js";
 
@@ -124,4 +125,14 @@ export function bootLayer(top: ResolvedLayer, disk: BootSettings): ResolvedLayer
     return { kind, step, path: ["outputs"], label: `boot layer step ${i + 1} (${kind})` };
   });
   return { name, index: -1, parent: top.name, chain: [...top.chain, name], spec, steps: planned };
+}
+
+/** The boot layers of a recipe's disk outputs (for `cache gc`, which must keep them too). */
+export function bootLayersOf(recipe: LoadedRecipe): ResolvedLayer[] {
+  const byName = new Map(recipe.layers.map((l) => [l.name, l]));
+  const last = recipe.recipe.layers.at(-1)?.name;
+  return recipe.recipe.outputs.flatMap((o) => {
+    const top = byName.get(o.layer ?? last ?? "");
+    return o.type === "disk" && top ? [bootLayer(top, o)] : [];
+  });
 }

@@ -1,13 +1,14 @@
 /**
- * An arm64 UEFI disk image, built on this amd64 host through qemu-user-static and booted with
- * qemu-system-aarch64 and AAVMF under TCG (slow: one boot).
+ * examples/arm64-disk: an arm64 UEFI disk image, built on this amd64 host through
+ * qemu-user-static and booted with qemu-system-aarch64 and AAVMF under TCG (slow: one boot).
  */
 import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { BuildResult } from "../../src/build/build.js";
 import { bootMachine } from "../../src/vm/machine.js";
-import { cli, needsRoot, TEST_CACHE, tempDir, writeRecipe } from "../helpers.js";
+import { cli, needsRoot, ROOT, TEST_CACHE, tempDir } from "../helpers.js";
 
 process.env.STRATA_ACCEL ??= "tcg";
 
@@ -16,12 +17,7 @@ describe("arm64 disk image", { skip: needsRoot }, () => {
   after(() => rmSync(out, { recursive: true, force: true }));
 
   it("boots to login with the stacked layers as its root", async () => {
-    const recipe = writeRecipe(
-      readFileSync(new URL("../../../examples/disk/strata.yaml", import.meta.url), "utf8")
-        .replace("arch: amd64", "arch: arm64")
-        .replace("linux-image-amd64", "linux-image-arm64")
-        .replace(/^tests:[\s\S]*$/m, ""),
-    );
+    const recipe = join(ROOT, "examples/arm64-disk");
     const r = cli(["build", recipe, "--json", "--cache-dir", TEST_CACHE, "--out", out]);
     assert.equal(r.code, 0, r.stderr);
     const image = (JSON.parse(r.stdout) as BuildResult).outputs[0]?.path as string;

@@ -62,10 +62,12 @@ describe("examples/branches", { skip: needsRoot }, () => {
   });
 
   it("rebuilds only the branch that changed", () => {
+    // A value no earlier run has built, so the shared test cache cannot already hold it.
+    const role = `www-${process.pid}-${Date.now()}`;
     const file = join(recipe, "strata.yaml");
     writeFileSync(
       file,
-      readFileSync(file, "utf8").replace('content: "web\\n"', 'content: "www\\n"'),
+      readFileSync(file, "utf8").replace('content: "web\\n"', `content: "${role}\\n"`),
     );
     const r = build();
     assert.deepEqual(
@@ -77,7 +79,7 @@ describe("examples/branches", { skip: needsRoot }, () => {
         ["web", false],
       ],
     );
-    assert.equal(readFileSync(join(out, "web/etc/strata-role"), "utf8"), "www\n");
+    assert.equal(readFileSync(join(out, "web/etc/strata-role"), "utf8"), `${role}\n`);
   });
 
   it("opens a shell in a layer's stack and throws its changes away", () => {
@@ -118,7 +120,10 @@ describe("examples/branches", { skip: needsRoot }, () => {
     );
 
     // Keep what this recipe and the test suite's other recipes use; the old web layer goes.
-    const keepers = [recipe, join(ROOT, "examples/minimal"), join(ROOT, "examples/arm64")];
+    const keepers = ["minimal", "arm64", "disk", "arm64-disk"].map((e) =>
+      join(ROOT, "examples", e),
+    );
+    keepers.unshift(recipe);
     const gc = cli(["cache", "gc", ...keepers, "--json", "--cache-dir", TEST_CACHE]);
     assert.equal(gc.code, 0, gc.stderr);
     const result = JSON.parse(gc.stdout) as { removed: CacheItem[]; kept: CacheItem[] };

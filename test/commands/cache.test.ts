@@ -1,0 +1,49 @@
+/**
+ * `strata cache gc` on a hand-made cache: it keeps every layer the given recipes use, the boot
+ * layers of their disk outputs included (they are not in the recipe's `layers`), and removes
+ * the rest.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { resolveSettings } from "../../src/build/context.js";
+import { layerKeys } from "../../src/build/keys.js";
+import { cacheGc } from "../../src/commands/cache.js";
+import { bootLayersOf } from "../../src/disk/boot-layer.js";
+import { loadRecipe } from "../../src/recipe/load.js";
+import { ROOT, tempDir } from "../helpers.js";
+
+function fakeEntry(cache: string, key: string, name: string): void {
+  const dir = join(cache, "layers", key);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "module.sqfs"), "x");
+  const meta = { key, name, digest: key, bytes: 1, created: "", seconds: 0, manifest: {} };
+  writeFileSync(join(dir, "meta.json"), JSON.stringify({ ...meta, packages: [] }));
+}
+
+describe("cache gc", () => {
+  const cache = tempDir("strata-cache-");
+  after(() => rmSync(cache, { recursive: true, force: true }));
+
+  it("keeps the recipes' layers and their disks' boot layers, and removes the rest", async () => {
+    const path = join(ROOT, "examples/disk");
+    const recipe = loadRecipe(path);
+    const settings = await resolveSettings(recipe, { cacheDir: cache });
+    const boot = bootLayersOf(recipe);
+    assert.deepEqual(
+      boot.map((l) => l.name),
+      ["system.boot-uefi-ext4-immutable"],
+    );
+    const keys = await layerKeys(settings, [...recipe.layers, ...boot]);
+    for (const [name, { key }] of keys) fakeEntry(cache, key, name);
+    fakeEntry(cache, "f".repeat(64), "stale");
+
+    const result = await cacheGc({ recipes: [path], cacheDir: cache });
+    assert.deepEqual(
+      result.removed.map((i) => i.name),
+      ["stale"],
+    );
+    assert.deepEqual(result.kept.map((i) => i.name).sort(), ["base", "system", boot[0]?.name]);
+  });
+});
