@@ -191,7 +191,7 @@ export async function writeDisk(input: OutputInput): Promise<void> {
   // Sizes: what the parts need, checked against `size` before anything is written.
   const content = await treeBytes(data);
   const dataMin = content + filesystemOverhead(d.filesystem, content);
-  const bootBytes = readFileSync(files.vmlinuz).length + readFileSync(files.initrd).length;
+  const bootBytes = statSync(files.vmlinuz).size + statSync(files.initrd).size;
   const espBytes = d.boot === "uefi" ? parseSize(d.esp_size) : 0;
   if (d.boot === "uefi" && espBytes < bootBytes + 16 * MIB) {
     throw sizeError(name, "esp_size", espBytes, bootBytes + 16 * MIB, [
