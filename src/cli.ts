@@ -6,14 +6,15 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { build } from "./build/build.js";
-import { closeActiveBuilds } from "./build/context.js";
 import { cacheGc, cacheList } from "./commands/cache.js";
 import { doctor } from "./commands/doctor.js";
+import { planRecipe } from "./commands/plan.js";
 import { runImage } from "./commands/run.js";
 import { shell } from "./commands/shell.js";
 import { formatTestSummary, testRecipe } from "./commands/test.js";
 import { validate } from "./commands/validate.js";
 import { formatProblem, StrataError } from "./errors.js";
+import { handleSignals } from "./host/cleanups.js";
 import { parseSize } from "./recipe/size.js";
 import { parseSetArgs } from "./recipe/vars.js";
 
@@ -41,6 +42,7 @@ function buildOptions(o: Record<string, unknown>) {
     aptCacheDir: o.aptCache as string | undefined,
     rebuild: o.rebuild as string[],
     verbose: o.verbose as boolean | undefined,
+    refresh: o.refresh as boolean | undefined,
   };
 }
 
@@ -85,6 +87,7 @@ const commonBuildOptions = (cmd: Command) =>
       collect,
       [],
     )
+    .option("--refresh", "refresh apt's package lists even when they are fresh (younger than 6 h)")
     .option("-v, --verbose", "print every line of tool output when not on a terminal");
 
 commonBuildOptions(
@@ -94,16 +97,22 @@ commonBuildOptions(
     .argument("[recipe]", "recipe file, or a directory holding strata.yaml", ".")
     .option("-o, --out <dir>", "where modules, manifest.json and outputs go", "out")
     .option("--explain", "say for each rebuilt layer which input changed")
+    .option("--report <file.html>", "also write the build report as one self-contained HTML file")
     .option("--json", "print the result as JSON on stdout"),
 ).action(async (recipe: string, o) => {
-  const result = await build(recipe, { ...buildOptions(o), out: o.out, explain: o.explain });
+  const result = await build(recipe, {
+    ...buildOptions(o),
+    out: o.out,
+    explain: o.explain,
+    reportHtml: o.report,
+  });
   if (o.json) {
     printJson({ ok: true, ...result });
     return;
   }
   for (const l of result.layers) {
     process.stdout.write(
-      `${l.file.padEnd(24)} ${l.cached ? "cached " : "built  "} ${mib(l.bytes).padStart(10)}  ${l.digest.slice(0, 19)}${l.cached ? "" : `  ${l.seconds.toFixed(1)} s`}\n`,
+      `${(l.file ?? `(${l.name})`).padEnd(24)} ${l.cached ? "cached " : "built  "} ${mib(l.bytes).padStart(10)}  ${l.digest.slice(0, 19)}${l.cached ? "" : `  ${l.seconds.toFixed(1)} s`}\n`,
     );
   }
   for (const out of result.outputs) process.stdout.write(`${out.type.padEnd(6)} ${out.path}\n`);
@@ -124,10 +133,39 @@ program
     );
     for (const l of result.layers) {
       process.stdout.write(
-        `  ${l.name}${l.parent ? ` (on ${l.parent})` : ""}: ${l.steps.length} steps\n`,
+        `  ${l.name}${l.parent ? ` (on ${l.parent})` : ""}: ${l.steps.length} steps${l.addedBy ? `, added by ${l.addedBy}` : ""}\n`,
       );
     }
+    for (const o of result.outputs)
+      process.stdout.write(`  ${o.type} ${o.file} (top layer ${o.layer})\n`);
   });
+
+commonBuildOptions(
+  program
+    .command("plan")
+    .description(
+      "show what `strata build` would do: every layer with its key, cached or why it would be built, and every output with its stack; builds nothing",
+    )
+    .argument("[recipe]", "recipe file, or a directory holding strata.yaml", ".")
+    .option("--json", "print the plan as JSON on stdout"),
+).action(async (recipe: string, o) => {
+  const result = await planRecipe(recipe, buildOptions(o));
+  if (o.json) return printJson({ ok: true, ...result });
+  for (const l of result.layers) {
+    const on = l.parent ? ` on ${l.parent}` : "";
+    const by = l.addedBy ? ` [${l.addedBy.role} layer of ${l.addedBy.output}]` : "";
+    process.stdout.write(
+      `${l.cached ? "cached" : "build "} ${l.name}${on}${by}  ${l.key.slice(0, 12)}${l.cached ? "" : `\n       ${l.reason}`}\n`,
+    );
+  }
+  for (const out of result.outputs) {
+    const added = Object.entries(out.added).map(([role, layer]) => `, ${role}: ${layer}`);
+    process.stdout.write(
+      `output ${out.type} ${out.file}: ${out.stack.join(" → ")}${added.join("")}\n`,
+    );
+  }
+  process.stdout.write(`${result.toBuild} of ${result.layers.length} layers to build\n`);
+});
 
 commonBuildOptions(
   program
@@ -296,13 +334,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// An interrupt still runs the cleanups of a build in progress (binfmt_misc, lock); its mounts
-// go with its namespace in any case.
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`\nstrata: ${signal}, cleaning up\n`);
-    void closeActiveBuilds().finally(() => process.exit(130));
-  });
-}
+// An interrupt still runs the cleanups of a build in progress (binfmt_misc, lock) and kills
+// what strata started, then exits 130; a build's mounts go with its namespace in any case.
+handleSignals();
 
 process.exitCode = await main(process.argv);

@@ -5,20 +5,14 @@ export { type CacheItem, cacheGc, cacheList, type GcResult } from "./commands/ca
 export { type DoctorReport, doctor } from "./commands/doctor.js";
 export { type RunOptions, runImage } from "./commands/run.js";
 export { shell } from "./commands/shell.js";
-export {
-  type CheckResult,
-  formatTestSummary,
-  type TestImageOptions,
-  type TestOptions,
-  type TestResult,
-  testImage,
-  testRecipe,
-} from "./commands/test.js";
+export { type TestOptions, testRecipe } from "./commands/test.js";
 export { type ValidateResult, validate } from "./commands/validate.js";
 export { type ErrorCode, formatProblem, type RecipeProblem, StrataError } from "./errors.js";
 export { lineReporter, type Reporter, silentReporter, terminalReporter } from "./progress.js";
 export { type LoadedRecipe, loadRecipe } from "./recipe/load.js";
 export { Recipe } from "./recipe/schema.js";
+export { type CheckResult, formatTestSummary, type TestResult } from "./testing/report.js";
+export { type TestImageOptions, testImage } from "./testing/test-image.js";
 export { type AccelChoice, chooseAccel, probeKvm } from "./vm/accel.js";
 export {
   type Accel,

@@ -10,7 +10,7 @@ import { StrataError } from "../errors.js";
 import type { Namespace } from "../host/namespace.js";
 import { run } from "../host/run.js";
 import type { Layer } from "../recipe/schema.js";
-import { q } from "../steps/types.js";
+import { q } from "../host/shell.js";
 import { type Settings, sourcesLines } from "./context.js";
 import { NO_INITRAMFS } from "./sandbox.js";
 

@@ -1,7 +1,9 @@
 /**
- * `strata build`: check everything first (recipe, host tools, kernel, output names), then build
- * each layer whose key is not in the cache (and every layer above it), write the modules,
- * manifest.json and the outputs. Cleanups run in reverse order however the build ends.
+ * `strata build`: check everything first (recipe, host tools, kernel, output names), make the
+ * build plan (src/plan/plan.ts), then carry it out in one loop: each layer whose module is not
+ * cached is built (parents first), then each output is written from its stack, then the
+ * modules, manifest.json and report.json are placed in the output directory. Cleanups run in
+ * reverse order however the build ends.
  */
 import {
   constants,
@@ -12,44 +14,76 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { differences } from "../cache/canonical.js";
 import type { CacheEntry } from "../cache/store.js";
 import { StrataError } from "../errors.js";
 import { isForeign } from "../host/binfmt.js";
+import { run } from "../host/run.js";
 import { requireKernel, requireRoot, requireTools, type ToolName } from "../host/tools.js";
-import { outputType } from "../outputs/index.js";
+import { outputPlugin } from "../outputs/index.js";
+import type { OutputEnv, StackLayer, StackView } from "../outputs/types.js";
+import {
+  type BuildPlan,
+  layersOf,
+  type PlannedLayer,
+  type PlannedOutput,
+  plan,
+} from "../plan/plan.js";
 import { defaultReporter } from "../progress.js";
-import { type ResolvedLayer, stackOf } from "../recipe/graph.js";
+import { REPORT_FILE } from "../report/index.js";
 import { type LoadedRecipe, loadRecipe } from "../recipe/load.js";
 import { BuildContext, type BuildOptions, resolveSettings } from "./context.js";
 import { diffPackages, type PackageChanges } from "./dpkg.js";
-import { layerKeys } from "./keys.js";
-import { buildLayer } from "./layer.js";
+import { buildLayer, type StepTiming } from "./layer.js";
+import { writeBuildReport } from "./report.js";
+import { mountStack } from "./stack.js";
 
 export interface LayerResult {
   name: string;
   parent: string | null;
-  /** Module file under the output directory, e.g. 02-system.sqfs */
-  file: string;
+  /** Module file under the output directory, e.g. 02-system.sqfs (recipe layers only) */
+  file?: string;
   key: string;
   digest: string;
   bytes: number;
   cached: boolean;
+  /** Seconds from the build's start to this layer's start */
+  startedAt: number;
   seconds: number;
   /** Why the layer was (or was not) rebuilt. */
   reason: string;
   packages: PackageChanges;
+  /** The steps run and their seconds (empty when cached) */
+  steps: StepTiming[];
+  /** For a layer an output added (a disk's boot layer): the output and the layer's role */
+  addedBy?: { output: string; role: string };
+}
+
+export interface OutputResult {
+  type: string;
+  name: string;
+  layer: string;
+  path: string;
+  bytes: number;
+  startedAt: number;
+  seconds: number;
 }
 
 export interface BuildResult {
   recipe: string;
   out: string;
   manifest: string;
+  /** report.json in `out`, and the HTML report when one was asked for */
+  report: string;
+  reportHtml?: string;
   layers: LayerResult[];
-  outputs: { type: string; layer: string; path: string }[];
+  outputs: OutputResult[];
+  /** When the build started (ISO 8601) and how long it took */
+  started: string;
+  seconds: number;
   /** Peak resident memory of the strata process itself (not of the tools it ran). */
   peakMemoryBytes: number;
 }
@@ -69,7 +103,7 @@ export function requiredTools(recipe: LoadedRecipe): ToolName[] {
   ];
   if (isForeign(recipe.recipe.distro.arch))
     tools.push(recipe.recipe.distro.arch === "armhf" ? "qemuArm" : "qemuAarch64");
-  for (const o of recipe.recipe.outputs) tools.push(...outputType(o).tools(o));
+  for (const o of recipe.recipe.outputs) tools.push(...outputPlugin(o).tools(o));
   return [...new Set(tools)];
 }
 
@@ -107,81 +141,180 @@ function placeModule(entry: CacheEntry, target: string): void {
   }
 }
 
-function explain(
-  previous: { key: string; manifest: unknown } | undefined,
-  manifest: unknown,
-  key: string,
-  parentRebuilt: string | undefined,
-  forced: boolean,
-): string {
-  if (forced) return "rebuilt: forced by --rebuild";
-  if (!previous) return "built: no earlier build of this layer is recorded in the cache";
-  if (previous.key === key) return "built: its cached module was removed (cache gc?)";
-  const changed = differences(previous.manifest, manifest).filter((d) => !d.startsWith("parent "));
-  const parts: string[] = [];
-  if (parentRebuilt) parts.push(`layer '${parentRebuilt}' below it was rebuilt`);
-  if (changed.length > 0) parts.push(`changed: ${changed.join(", ")}`);
-  return `rebuilt: ${parts.join("; ") || "its inputs changed"}`;
-}
+const seconds = (since: number) => (Date.now() - since) / 1000;
 
-/** Builds (or finds in the cache) `layers`, parents first; the caller holds the cache lock. */
-export async function buildLayers(
+/**
+ * Builds (or takes from the cache) the planned layers, parents first; with `only`, just those
+ * layers (a stack). The caller holds the cache lock.
+ */
+export async function buildPlannedLayers(
   ctx: BuildContext,
-  recipe: LoadedRecipe,
-  layers: readonly ResolvedLayer[],
-  options: BuildOptions,
-  /** Layers of `layers` already at hand (built or found earlier in this build). */
-  known: ReadonlyMap<string, CacheEntry> = new Map(),
-): Promise<{ entries: Map<string, CacheEntry>; results: Omit<LayerResult, "file">[] }> {
+  p: BuildPlan,
+  options: { explain?: boolean; startedAt?: number; only?: readonly string[] } = {},
+): Promise<{ entries: Map<string, CacheEntry>; results: LayerResult[] }> {
   const { reporter } = ctx;
-  const keys = await layerKeys(ctx.settings, layers);
-  const index = ctx.cache.readIndex(recipe.recipe.name) as Record<
-    string,
-    { key: string; manifest: unknown }
-  >;
-  const entries = new Map<string, CacheEntry>(known);
-  const rebuilt = new Set<string>();
-  const results: Omit<LayerResult, "file">[] = [];
+  const t0 = options.startedAt ?? Date.now();
+  const only = options.only ? new Set(options.only) : undefined;
+  const index = ctx.cache.readIndex(p.recipe.recipe.name);
+  const entries = new Map<string, CacheEntry>();
+  const results: LayerResult[] = [];
+  const outputName = (i: number) => p.outputs[i]?.name ?? String(i);
 
-  for (const layer of layers) {
-    if (known.has(layer.name)) continue;
-    const { key, manifest } = keys.get(layer.name) as { key: string; manifest: unknown };
-    const forced = (options.rebuild ?? []).some((n) => n === "*" || n === layer.name);
-    const parentRebuilt = layer.parent && rebuilt.has(layer.parent) ? layer.parent : undefined;
+  for (const layer of p.layers) {
+    if (only && !only.has(layer.name)) continue;
     const started = Date.now();
-    let entry = forced || parentRebuilt ? undefined : ctx.cache.get(key);
-    let reason = "cached";
+    let entry = layer.cached;
+    let steps: StepTiming[] = [];
     if (entry) {
-      ctx.cache.touch(key);
-      reporter.info(`${layer.name}: cached (${key.slice(0, 12)})`);
+      ctx.cache.touch(layer.key);
+      reporter.info(`${layer.name}: cached (${layer.key.slice(0, 12)})`);
     } else {
-      reason = explain(index[layer.name], manifest, key, parentRebuilt, forced);
-      if (options.explain) reporter.info(`${layer.name}: ${reason}`);
+      if (options.explain) reporter.info(`${layer.name}: ${layer.reason}`);
       const lowers = layer.chain.slice(0, -1).map((n) => entries.get(n) as CacheEntry);
-      entry = await buildLayer(ctx, { layer, key, manifest, lowers });
-      rebuilt.add(layer.name);
+      layer.precondition?.(lowers.at(-1)?.meta.packages ?? []);
+      const built = await buildLayer(ctx, {
+        layer,
+        key: layer.key,
+        manifest: layer.manifest,
+        lowers,
+      });
+      entry = built.entry;
+      steps = built.steps;
       reporter.done();
       reporter.info(
-        `${layer.name}: built in ${((Date.now() - started) / 1000).toFixed(1)} s, ${(entry.meta.bytes / 1048576).toFixed(1)} MiB`,
+        `${layer.name}: built in ${seconds(started).toFixed(1)} s, ${(entry.meta.bytes / 1048576).toFixed(1)} MiB`,
       );
     }
     entries.set(layer.name, entry);
-    index[layer.name] = { key, manifest };
+    index[layer.name] = { key: layer.key, manifest: layer.manifest };
     const parentPackages = layer.parent ? (entries.get(layer.parent)?.meta.packages ?? []) : [];
     results.push({
       name: layer.name,
       parent: layer.parent ?? null,
-      key,
+      ...(layer.addedBy ? {} : { file: moduleFile(layer) }),
+      key: layer.key,
       digest: `sha256:${entry.meta.digest}`,
       bytes: entry.meta.bytes,
-      cached: reason === "cached",
-      seconds: (Date.now() - started) / 1000,
-      reason,
+      cached: layer.cached !== undefined,
+      startedAt: (started - t0) / 1000,
+      seconds: seconds(started),
+      reason: layer.reason,
       packages: diffPackages(parentPackages, entry.meta.packages),
+      steps,
+      ...(layer.addedBy
+        ? { addedBy: { output: outputName(layer.addedBy.output), role: layer.addedBy.role } }
+        : {}),
     });
   }
-  ctx.cache.writeIndex(recipe.recipe.name, index);
+  ctx.cache.writeIndex(p.recipe.recipe.name, index);
   return { entries, results };
+}
+
+/** `01-base.sqfs`: the module's name in the output directory, numbered by depth. */
+const moduleFile = (layer: PlannedLayer) =>
+  `${String(layer.chain.length).padStart(2, "0")}-${layer.name}.sqfs`;
+
+/** A read-only view of `names` (a stack, bottom first) for an output. */
+function stackView(
+  ctx: BuildContext,
+  entries: ReadonlyMap<string, CacheEntry>,
+  p: BuildPlan,
+  names: readonly string[],
+  scratch: string,
+): StackView {
+  const layers: StackLayer[] = layersOf(p, names).map((l) => {
+    const e = entries.get(l.name) as CacheEntry;
+    return {
+      name: l.name,
+      key: l.key,
+      digest: e.meta.digest,
+      bytes: e.meta.bytes,
+      module: e.module,
+      packages: e.meta.packages,
+    };
+  });
+  let mounts = 0;
+  return {
+    layers,
+    async withRoot(fn) {
+      const ns = await ctx.namespace();
+      const dir = join(scratch, `mnt-${names.at(-1)}-${mounts++}`);
+      const stack = await mountStack(
+        ns,
+        layers.map((l) => l.module),
+        dir,
+        "none",
+      );
+      try {
+        return await fn({ path: ns.view(stack.root), nsPath: stack.root });
+      } finally {
+        await stack.unmount();
+      }
+    },
+  };
+}
+
+function outputEnv(ctx: BuildContext): OutputEnv {
+  const { settings } = ctx;
+  return {
+    recipe: { name: settings.recipe.recipe.name, dir: settings.recipe.dir },
+    distro: settings.distro,
+    epoch: settings.epoch,
+    reporter: ctx.reporter,
+    run: async (cmd, args, options = {}) =>
+      run(cmd, args, { ...options, ns: await ctx.namespace() }),
+  };
+}
+
+async function bytesOf(path: string): Promise<number> {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.blocks * 512;
+  const { stdout } = await run("du", ["-s", "--block-size=1", path]);
+  return Number(stdout.split(/\s/)[0]);
+}
+
+async function writeOutput(
+  ctx: BuildContext,
+  p: BuildPlan,
+  o: PlannedOutput,
+  entries: ReadonlyMap<string, CacheEntry>,
+  out: string,
+  t0: number,
+): Promise<OutputResult> {
+  const started = Date.now();
+  const target = join(out, o.file);
+  ctx.reporter.status(`output ${o.output.type}: ${target}`);
+  const scratch = ctx.cache.workDir(`output-${o.output.type}`);
+  try {
+    const added = Object.fromEntries(
+      Object.entries(o.added).map(([role, names]) => [
+        role,
+        stackView(ctx, entries, p, names, scratch),
+      ]),
+    );
+    await outputPlugin(o.output).write({
+      output: o.output,
+      name: o.name,
+      target,
+      scratch,
+      stack: stackView(ctx, entries, p, o.stack, scratch),
+      added,
+      env: outputEnv(ctx),
+    });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  ctx.reporter.done();
+  ctx.reporter.info(`output ${o.output.type}: ${target}`);
+  return {
+    type: o.output.type,
+    name: o.name,
+    layer: o.top,
+    path: target,
+    bytes: await bytesOf(target),
+    startedAt: (started - t0) / 1000,
+    seconds: seconds(started),
+  };
 }
 
 /** Loads the recipe, checks the host, takes the cache lock, runs `fn`, and always cleans up. */
@@ -195,18 +328,12 @@ export async function withBuildContext<T>(
     typeof recipeOrPath === "string"
       ? loadRecipe(recipeOrPath, { set: options.set })
       : recipeOrPath;
-  for (const name of options.rebuild ?? []) {
-    if (name !== "*" && !recipe.layers.some((l) => l.name === name)) {
-      throw new StrataError("E_USAGE", `--rebuild ${name}: no such layer`, {
-        hint: `layers are: ${recipe.layers.map((l) => l.name).join(", ")}`,
-      });
-    }
-  }
   checkHost(recipe);
   before(recipe);
   const reporter = options.reporter ?? defaultReporter(process.stderr, options.verbose);
   const settings = await resolveSettings(recipe, options);
   const ctx = new BuildContext(settings, reporter);
+  ctx.refreshLists = options.refresh === true;
   try {
     const lock = await ctx.cache.lock((pid) =>
       reporter.info(`waiting for the cache lock held by build ${pid}`),
@@ -219,86 +346,67 @@ export async function withBuildContext<T>(
   }
 }
 
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
 export async function build(
   recipeOrPath: LoadedRecipe | string,
   options: BuildOptions = {},
 ): Promise<BuildResult> {
   const out = resolve(options.out ?? "out");
+  const t0 = Date.now();
   return withBuildContext(
     recipeOrPath,
     options,
     () => prepareOutDir(out),
     async (ctx, recipe) => {
-      const { reporter } = ctx;
-      const { entries, results: built } = await buildLayers(ctx, recipe, recipe.layers, options);
-      const byName = new Map(recipe.layers.map((l) => [l.name, l]));
-      const results: LayerResult[] = built.map((r) => ({
-        ...r,
-        file: `${String(byName.get(r.name)?.chain.length ?? 0).padStart(2, "0")}-${r.name}.sqfs`,
-      }));
-      for (const r of results) placeModule(entries.get(r.name) as CacheEntry, join(out, r.file));
+      const p = await plan(recipe, ctx.settings, ctx.cache, options);
+      const { entries, results } = await buildPlannedLayers(ctx, p, {
+        explain: options.explain,
+        startedAt: t0,
+      });
+      for (const r of results)
+        if (r.file) placeModule(entries.get(r.name) as CacheEntry, join(out, r.file));
       // Modules of layers that are no longer in the recipe would mislead whoever reads the directory.
       const files = new Set(results.map((r) => r.file));
       for (const f of readdirSync(out))
         if (/^\d\d-.+\.sqfs$/.test(f) && !files.has(f)) rmSync(join(out, f));
 
-      const outputs: BuildResult["outputs"] = [];
-      for (const output of recipe.recipe.outputs) {
-        const top = output.layer ?? (recipe.recipe.layers.at(-1)?.name as string);
-        const type = outputType(output);
-        const target = join(out, type.fileName(output, output.name ?? top));
-        reporter.status(`output ${output.type}: ${target}`);
-        const scratch = ctx.cache.workDir(`output-${output.type}`);
-        try {
-          const stack = stackOf(recipe.layers, top).map((layer) => ({
-            layer,
-            entry: entries.get(layer.name) as CacheEntry,
-          }));
-          const modules = stack.map((s) => s.entry.module);
-          const extend = async (layer: ResolvedLayer) => {
-            const built = await buildLayers(
-              ctx,
-              recipe,
-              [...stack.map((s) => s.layer), layer],
-              options,
-              entries,
-            );
-            return built.entries.get(layer.name) as CacheEntry;
-          };
-          await type.write({ ctx, output, modules, target, scratch, stack, extend });
-        } finally {
-          rmSync(scratch, { recursive: true, force: true });
-        }
-        reporter.done();
-        reporter.info(`output ${output.type}: ${target}`);
-        outputs.push({ type: output.type, layer: top, path: target });
-      }
+      const outputs: OutputResult[] = [];
+      for (const o of p.outputs) outputs.push(await writeOutput(ctx, p, o, entries, out, t0));
 
       const manifestPath = join(out, "manifest.json");
-      const manifest = {
+      writeJson(manifestPath, {
         recipe: recipe.recipe.name,
         distro: ctx.settings.distro,
-        layers: results.map((r) => ({
-          name: r.name,
-          parent: r.parent,
-          file: r.file,
-          key: r.key,
-          digest: r.digest,
-          bytes: r.bytes,
-          packages: r.packages,
-        })),
-        outputs,
-      };
-      writeFileSync(`${manifestPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
-      renameSync(`${manifestPath}.tmp`, manifestPath);
-      return {
+        layers: results
+          .filter((r) => r.file)
+          .map((r) => ({
+            name: r.name,
+            parent: r.parent,
+            file: r.file,
+            key: r.key,
+            digest: r.digest,
+            bytes: r.bytes,
+            packages: r.packages,
+          })),
+        outputs: outputs.map((o) => ({ type: o.type, layer: o.layer, path: o.path })),
+      });
+      const result: BuildResult = {
         recipe: recipe.recipe.name,
         out,
         manifest: manifestPath,
+        report: join(out, REPORT_FILE),
         layers: results,
         outputs,
+        started: new Date(t0).toISOString(),
+        seconds: seconds(t0),
         peakMemoryBytes: process.resourceUsage().maxRSS * 1024,
       };
+      const written = writeBuildReport(result, ctx.settings.distro, options.reportHtml);
+      return { ...result, ...(written.html ? { reportHtml: written.html } : {}) };
     },
   );
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { digestOf } from "../cache/canonical.js";
 import { Cache, defaultCacheDir } from "../cache/store.js";
 import { ensureBinfmt } from "../host/binfmt.js";
-import { Cleanups } from "../host/cleanups.js";
+import { Cleanups, registerCloser, unregisterCloser } from "../host/cleanups.js";
 import { hostMirrors } from "../host/mirror.js";
 import { Namespace } from "../host/namespace.js";
 import { run } from "../host/run.js";
@@ -37,6 +37,10 @@ export interface BuildOptions {
   reporter?: Reporter;
   /** Print every line of tool output (non-terminal reporter). */
   verbose?: boolean;
+  /** Also write the build report as one self-contained HTML file here. */
+  reportHtml?: string;
+  /** Refresh apt's package lists even when they are fresh (see build/apt-lists.ts). */
+  refresh?: boolean;
 }
 
 export interface ResolvedDistro {
@@ -114,19 +118,14 @@ export async function resolveSettings(
   });
 }
 
-/** Builds in progress in this process, so an interrupt can still run their cleanups. */
-const active = new Set<BuildContext>();
-
-export async function closeActiveBuilds(): Promise<void> {
-  await Promise.all([...active].map((ctx) => ctx.close()));
-}
-
 export class BuildContext {
   readonly cleanups = new Cleanups();
   readonly cache: Cache;
   readonly reporter: Reporter;
-  /** apt lists refreshed in this build (apt-get update once per build). */
+  /** apt lists refreshed in this build (apt-get update at most once per build). */
   aptListsFresh = false;
+  /** Refresh the lists once even when they are fresh (--refresh). */
+  refreshLists = false;
   private ns: Promise<Namespace> | undefined;
   private binfmtReady: Promise<void> | undefined;
 
@@ -136,7 +135,8 @@ export class BuildContext {
   ) {
     this.cache = new Cache(settings.cacheDir);
     this.reporter = reporter;
-    active.add(this);
+    // A build in progress is closed (its cleanups run) when strata is interrupted.
+    registerCloser(this);
   }
 
   /** The build's private mount namespace, created on first use. */
@@ -162,7 +162,7 @@ export class BuildContext {
   }
 
   async close(): Promise<void> {
-    active.delete(this);
+    unregisterCloser(this);
     await this.cleanups.runAll((m) => this.reporter.warn(m));
   }
 }

@@ -5,10 +5,9 @@
  * timestamp epoch and strata's layer-format version. A layer's key changes when anything below
  * it changes, so a miss rebuilds that layer and every layer above it, never one below.
  */
-import { resolve } from "node:path";
 import { digestOf } from "../cache/canonical.js";
-import { filesDigest } from "../cache/files-digest.js";
 import type { ResolvedLayer } from "../recipe/graph.js";
+import { stepCacheInput } from "../steps/index.js";
 import { LAYER_FORMAT, type Settings, SQUASHFS, sourcesLines } from "./context.js";
 
 export interface LayerManifest {
@@ -26,13 +25,9 @@ export async function layerManifest(
   layer: ResolvedLayer,
   parentKey: string | undefined,
 ): Promise<LayerManifest> {
-  const steps = await Promise.all(
-    layer.steps.map(async (s) => {
-      if (!s.step.copy) return s.step;
-      const digest = await filesDigest(resolve(settings.recipe.dir, s.step.copy.from));
-      return { copy: { ...s.step.copy, content: `sha256:${digest}` } };
-    }),
-  );
+  // Each step says what its key covers (a copy adds its content's digest).
+  const env = { recipeDir: settings.recipe.dir };
+  const steps = await Promise.all(layer.steps.map((s) => stepCacheInput(s.kind, s.step, env)));
   return {
     format: LAYER_FORMAT,
     parent: parentKey ?? null,

@@ -12,7 +12,10 @@ import type { Namespace } from "../host/namespace.js";
 import { run, tail } from "../host/run.js";
 import type { ResolvedLayer } from "../recipe/graph.js";
 import { runStepHandler } from "../steps/index.js";
-import { q, type ShOptions, type StepContext } from "../steps/types.js";
+import { q } from "../host/shell.js";
+import type { ShOptions, StepContext } from "../steps/types.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { isFetchFailure, isLockHeld, listsAreFresh, markListsFresh } from "./apt-lists.js";
 import { bootstrapRoot } from "./bootstrap.js";
 import type { BuildContext } from "./context.js";
 import { readDpkgStatus } from "./dpkg.js";
@@ -21,8 +24,16 @@ import { PLACEHOLDERS, POLICY_RC_D, STAGE_IN_ROOT, sandboxArgv, sandboxEnv } fro
 import { scrubLayer } from "./scrub.js";
 import { mountStack } from "./stack.js";
 
+/** How often a package step tries again while another apt holds the shared cache's lock. */
+const LOCK_ATTEMPTS = 150;
+
 /** apt options for every apt-get strata runs inside a root. */
 const APT = "apt-get -q -o APT::Sandbox::User=root -o Acquire::Languages=none -o Dpkg::Use-Pty=0";
+
+export interface StepTiming {
+  label: string;
+  seconds: number;
+}
 
 export interface LayerJob {
   layer: ResolvedLayer;
@@ -41,18 +52,20 @@ function exists(path: string): boolean {
   }
 }
 
-/** Runs the layer's steps in `root` (a path inside the namespace). */
+/** Runs the layer's steps in `root` (a path inside the namespace); returns their timings. */
 async function runSteps(
   ctx: BuildContext,
   ns: Namespace,
   job: LayerJob,
   root: string,
   stage: string,
-) {
+): Promise<StepTiming[]> {
   const { settings, reporter } = ctx;
   const mounts = { root, aptArchives: settings.aptArchives, aptLists: settings.aptLists, stage };
+  const timings: StepTiming[] = [];
 
   for (const planned of job.layer.steps) {
+    const started = Date.now();
     reporter.status(`${job.layer.name}: ${planned.label}`);
     const sh = async (script: string, options: ShOptions = {}): Promise<string> => {
       for (const [name, content] of Object.entries(options.files ?? {}))
@@ -83,10 +96,33 @@ async function runSteps(
       }
       return result.stdout;
     };
-    const aptUpdate = async () => {
+    const aptUpdate = async (force = false) => {
       if (ctx.aptListsFresh) return;
+      if (!force && !ctx.refreshLists && listsAreFresh(settings.aptLists)) return;
       await sh(`${APT} update`);
+      markListsFresh(settings.aptLists);
       ctx.aptListsFresh = true;
+    };
+    /**
+     * Runs an apt command. Lists that went stale since their refresh are refreshed once; the
+     * package cache is shared with the host's apt and other builds, so a held lock is waited for.
+     */
+    const apt = async (command: string) => {
+      await aptUpdate();
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await sh(command);
+        } catch (e) {
+          if (!(e instanceof StrataError)) throw e;
+          if (isLockHeld(e.message) && attempt < LOCK_ATTEMPTS) {
+            if (attempt === 0) reporter.info(`${job.layer.name}: waiting for apt's cache lock`);
+            await sleep(2000);
+          } else if (!ctx.aptListsFresh && isFetchFailure(e.message)) {
+            reporter.info(`${job.layer.name}: a download failed; refreshing apt's lists`);
+            await aptUpdate(true);
+          } else throw e;
+        }
+      }
     };
     const stepCtx: StepContext = {
       step: planned,
@@ -104,22 +140,25 @@ async function runSteps(
         return `${STAGE_IN_ROOT}/${name}`;
       },
       async aptInstall(packages) {
-        await aptUpdate();
         const recommends = settings.distro.recommends ? "" : "--no-install-recommends";
-        await sh(
+        await apt(
           `${APT} install -y ${recommends} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${packages.map(q).join(" ")}`,
         );
       },
       async aptRemove(packages) {
-        await aptUpdate();
-        await sh(`${APT} purge -y --auto-remove ${packages.map(q).join(" ")}`);
+        await apt(`${APT} purge -y --auto-remove ${packages.map(q).join(" ")}`);
       },
     };
     await runStepHandler(stepCtx, planned.kind, planned.step);
+    timings.push({ label: planned.label, seconds: (Date.now() - started) / 1000 });
   }
+  return timings;
 }
 
-export async function buildLayer(ctx: BuildContext, job: LayerJob): Promise<CacheEntry> {
+export async function buildLayer(
+  ctx: BuildContext,
+  job: LayerJob,
+): Promise<{ entry: CacheEntry; steps: StepTiming[] }> {
   const { settings, reporter, cache } = ctx;
   const started = Date.now();
   const ns = await ctx.namespace();
@@ -137,10 +176,12 @@ export async function buildLayer(ctx: BuildContext, job: LayerJob): Promise<Cach
   try {
     let root: string;
     let upper: string;
+    let bootstrapSeconds = 0;
     const bootstrap = job.layer.spec.bootstrap;
     if (bootstrap) {
       root = join(work, "root");
       upper = root;
+      const t = Date.now();
       reporter.status(
         `${job.layer.name}: bootstrapping ${settings.distro.suite}/${settings.distro.arch} with mmdebstrap`,
       );
@@ -152,6 +193,10 @@ export async function buildLayer(ctx: BuildContext, job: LayerJob): Promise<Cach
         `layers[${job.layer.index}].bootstrap`,
         (l) => reporter.detail(l),
       );
+      bootstrapSeconds = (Date.now() - t) / 1000;
+      // mmdebstrap has just fetched the shared lists.
+      markListsFresh(settings.aptLists);
+      ctx.aptListsFresh = true;
     } else {
       upper = join(work, "upper");
       const stack = await mountStack(
@@ -165,7 +210,8 @@ export async function buildLayer(ctx: BuildContext, job: LayerJob): Promise<Cach
     }
     const placeholders = PLACEHOLDERS.filter((p) => !exists(ns.view(root + p)));
 
-    await runSteps(ctx, ns, job, root, stage);
+    const steps = await runSteps(ctx, ns, job, root, stage);
+    if (bootstrap) steps.unshift({ label: "bootstrap (mmdebstrap)", seconds: bootstrapSeconds });
 
     const packages = readDpkgStatus(ns.view(root));
     if (unmount) {
@@ -174,8 +220,10 @@ export async function buildLayer(ctx: BuildContext, job: LayerJob): Promise<Cach
     }
     scrubLayer(upper, placeholders);
     reporter.status(`${job.layer.name}: packing`);
+    const packStarted = Date.now();
     const module = join(entryDir, "module.sqfs");
     await packSquashfs(upper, module, settings.epoch, (l) => reporter.detail(l));
+    steps.push({ label: "pack (mksquashfs)", seconds: (Date.now() - packStarted) / 1000 });
     const meta: LayerMeta = {
       key: job.key,
       name: job.layer.name,
@@ -187,7 +235,7 @@ export async function buildLayer(ctx: BuildContext, job: LayerJob): Promise<Cach
       packages,
     };
     writeFileSync(join(entryDir, "meta.json"), `${JSON.stringify(meta, null, 2)}\n`);
-    return cache.commit(job.key, entryDir);
+    return { entry: cache.commit(job.key, entryDir), steps };
   } finally {
     if (unmount) await unmount();
     rmSync(work, { recursive: true, force: true });

@@ -1,13 +1,13 @@
 /**
- * `strata cache ls` and `strata cache gc`. gc keeps the layers that the given recipes use now
- * and, with a size budget, removes the least recently used of the others until the cache fits.
+ * `strata cache ls` and `strata cache gc`. gc keeps the layers that the given recipes' build
+ * plans use now (the layers their outputs add, such as disks' boot layers, included) and, with
+ * a size budget, removes the least recently used of the others until the cache fits.
  */
 
 import { resolveSettings } from "../build/context.js";
-import { layerKeys } from "../build/keys.js";
 import { Cache, defaultCacheDir } from "../cache/store.js";
-import { bootLayersOf } from "../disk/boot-layer.js";
 import { StrataError } from "../errors.js";
+import { plan } from "../plan/plan.js";
 import { loadRecipe } from "../recipe/load.js";
 
 export interface CacheItem {
@@ -61,9 +61,7 @@ export async function cacheGc(options: GcOptions): Promise<GcResult> {
   for (const path of recipes) {
     const recipe = loadRecipe(path);
     const settings = await resolveSettings(recipe, { cacheDir, mirror: options.mirror });
-    // Parents come first: the recipe's layers, then the boot layers of its disk outputs.
-    const layers = [...recipe.layers, ...bootLayersOf(recipe)];
-    for (const { key } of (await layerKeys(settings, layers)).values()) keep.add(key);
+    for (const { key } of (await plan(recipe, settings, cache)).layers) keep.add(key);
   }
   const lock = await cache.lock(() => {});
   try {

@@ -5,7 +5,6 @@
  * recipe, built first (cached), whose disk output is booted. The guest boots a sparse copy of
  * the image, so the build output stays as built, unless `inPlace` is set.
  */
-import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { constants } from "node:os";
 import { basename } from "node:path";
@@ -13,16 +12,16 @@ import { build } from "../build/build.js";
 import type { BuildOptions } from "../build/context.js";
 import { defaultReporter, type Reporter } from "../progress.js";
 import { loadRecipe } from "../recipe/load.js";
-import { commandLine } from "../host/run.js";
+import { trackForReaping } from "../host/cleanups.js";
+import { commandLine, runSync } from "../host/run.js";
 import type { Accel } from "../vm/argv.js";
-import { builtImage, pickDiskOutput } from "../vm/disk-output.js";
+import { builtImage, pickDiskOutput } from "./disk-output.js";
 import { type DiskImage, readDiskImage } from "../vm/image.js";
 import { prepareLaunch } from "../vm/launch.js";
 import { startQemu } from "../vm/qemu-process.js";
-import { track } from "../vm/reaper.js";
 
 function restoreTerminal(): void {
-  if (process.stdin.isTTY) spawnSync("stty", ["sane"], { stdio: "inherit" });
+  if (process.stdin.isTTY) runSync("stty", ["sane"], { interactive: true, reject: false });
 }
 
 export interface RunOptions extends BuildOptions {
@@ -95,7 +94,7 @@ export async function runImage(target: string, options: RunOptions = {}): Promis
     reporter.done();
     const qemu = startQemu(launch.argv, "inherit");
     // QEMU puts the terminal in raw mode; killed by the reaper it cannot put it back.
-    const untrack = track({ paths: [], after: restoreTerminal });
+    const untrack = trackForReaping({ after: restoreTerminal });
     try {
       const { code, signal } = await qemu.exited;
       return code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);

@@ -4,11 +4,12 @@
  * cached. Changes go to a tmpfs and are thrown away.
  */
 
-import { buildLayers, withBuildContext } from "../build/build.js";
+import { buildPlannedLayers, withBuildContext } from "../build/build.js";
 import type { BuildOptions } from "../build/context.js";
 import { shellInStack } from "../build/layer.js";
 import { StrataError } from "../errors.js";
-import { stackOf } from "../recipe/graph.js";
+import { plan } from "../plan/plan.js";
+import { outputTop } from "../recipe/outputs.js";
 
 export async function shell(
   recipePath: string,
@@ -27,11 +28,12 @@ export async function shell(
       }
     },
     async (ctx, recipe) => {
-      const top = layerName ?? (recipe.recipe.layers.at(-1)?.name as string);
-      const stack = stackOf(recipe.layers, top);
-      const { entries } = await buildLayers(ctx, recipe, stack, options);
+      const p = await plan(recipe, ctx.settings, ctx.cache, options);
+      const top = p.layers.find((l) => l.name === (layerName ?? outputTop(recipe.recipe)));
+      const stack = top?.chain ?? [];
+      const { entries } = await buildPlannedLayers(ctx, p, { only: stack });
       ctx.reporter.done();
-      const modules = stack.map((l) => entries.get(l.name)?.module as string);
+      const modules = stack.map((n) => entries.get(n)?.module as string);
       return shellInStack(ctx, modules, command);
     },
   );

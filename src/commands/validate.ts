@@ -1,27 +1,33 @@
 /** `strata validate`: the whole recipe checked, every problem reported, nothing built. */
-import { type LoadedRecipe, loadRecipe } from "../recipe/load.js";
+import { resolvePlanLayers } from "../plan/plan.js";
+import { loadRecipe } from "../recipe/load.js";
 import type { Vars } from "../recipe/vars.js";
 
 export interface ValidateResult {
   file: string;
   name: string;
-  layers: { name: string; parent: string | null; steps: string[] }[];
-  outputs: { type: string; layer: string }[];
+  /** The recipe's layers, then the layers its outputs add (with `addedBy`) */
+  layers: { name: string; parent: string | null; steps: string[]; addedBy?: string }[];
+  outputs: { type: string; name: string; layer: string; file: string }[];
 }
 
 export function validate(path: string, set: Vars = {}): ValidateResult {
-  const r: LoadedRecipe = loadRecipe(path, { set });
+  const r = loadRecipe(path, { set });
+  const { layers, outputs } = resolvePlanLayers(r);
   return {
     file: r.file,
     name: r.recipe.name,
-    layers: r.layers.map((l) => ({
+    layers: layers.map((l) => ({
       name: l.name,
       parent: l.parent ?? null,
       steps: l.steps.map((s) => s.label),
+      ...(l.addedBy ? { addedBy: `outputs[${l.addedBy.output}] (${l.addedBy.role} layer)` } : {}),
     })),
-    outputs: r.recipe.outputs.map((o) => ({
-      type: o.type,
-      layer: o.layer ?? (r.recipe.layers.at(-1)?.name as string),
+    outputs: outputs.map((o) => ({
+      type: o.output.type,
+      name: o.name,
+      layer: o.top,
+      file: o.file,
     })),
   };
 }

@@ -8,56 +8,51 @@
  * tools that look themselves up there (bubblewrap does) find the right processes. So even a strata killed with SIGKILL
  * leaves no mount and no loop device behind (loop devices are set to auto-clear on unmount).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { StrataError } from "../errors.js";
+import { type ProcessHandle, start } from "./run.js";
 
 export class Namespace {
   private constructor(
-    private readonly holder: ChildProcess,
+    private readonly holder: ProcessHandle,
     /** PID (in the host's PID namespace) of the namespace's init. */
     readonly pid: number,
   ) {}
 
   static async create(): Promise<Namespace> {
-    const holder = spawn(
-      "setpriv",
-      [
-        "--pdeathsig",
-        "KILL",
-        "--",
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        "--pid",
-        "--fork",
-        "--kill-child=SIGKILL",
-        "--mount-proc",
-        "--",
-        "sleep",
-        "infinity",
-      ],
-      { stdio: "ignore" },
-    );
+    // start() adds the parent-death signal and registers the holder for reaping.
+    const holder = start([
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "--pid",
+      "--fork",
+      "--kill-child=SIGKILL",
+      "--mount-proc",
+      "--",
+      "sleep",
+      "infinity",
+    ]);
     const unsharePid = holder.pid;
-    if (unsharePid === undefined) {
-      throw new StrataError("E_COMMAND_FAILED", "could not start the build namespace", {
-        hint: "setpriv and unshare come with util-linux",
-      });
-    }
     // unshare forks; the child, PID 1 of the new namespace, is the process to enter.
     for (let i = 0; i < 200; i++) {
       const child = childOf(unsharePid);
       if (child !== undefined && readComm(child) === "sleep") return new Namespace(holder, child);
-      if (holder.exitCode !== null) break;
+      if (holder.hasExited()) break;
       await sleep(10);
     }
-    holder.kill("SIGKILL");
-    throw new StrataError("E_COMMAND_FAILED", "the build namespace did not start", {
-      hint: "strata needs root and a kernel with mount and PID namespaces",
-    });
+    await holder.kill();
+    holder.release();
+    const why = holder.stderrTail(5);
+    throw new StrataError(
+      "E_COMMAND_FAILED",
+      `the build namespace did not start${why ? `: ${why}` : ""}`,
+      {
+        hint: "strata needs root and a kernel with mount and PID namespaces (util-linux's unshare)",
+      },
+    );
   }
 
   /** The argv that runs `argv` inside this namespace. */
@@ -72,10 +67,8 @@ export class Namespace {
 
   /** Ends the namespace: its mounts go away with it. */
   async close(): Promise<void> {
-    if (this.holder.exitCode !== null || this.holder.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.holder.once("exit", resolve));
-    this.holder.kill("SIGKILL");
-    await exited;
+    await this.holder.kill();
+    this.holder.release();
   }
 }
 

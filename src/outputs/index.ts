@@ -1,19 +1,19 @@
 /**
- * The output registry, keyed by type. Every output is fed the same input (the stacked modules
- * of its top layer); names and host prerequisites are checked before any layer is built.
+ * The output registry, keyed by type. A new output is one folder under src/outputs/ (its
+ * schema.ts is added to the recipe's `Output` union in recipe/schema.ts) and one line here.
  */
 import type { Output } from "../recipe/schema.js";
-import { dirOutput } from "./dir.js";
-import { diskOutput } from "./disk.js";
-import { tarOutput } from "./tar.js";
-import type { OutputType } from "./types.js";
+import { dirOutput } from "./dir/index.js";
+import { diskOutput } from "./disk/index.js";
+import { tarOutput } from "./tar/index.js";
+import type { OutputPlugin } from "./types.js";
 
-export const OUTPUTS: { [T in Output["type"]]: OutputType } = {
+export const OUTPUTS: { [T in Output["type"]]: OutputPlugin<Extract<Output, { type: T }>> } = {
   dir: dirOutput,
   tar: tarOutput,
   disk: diskOutput,
 };
 
-export function outputType(output: Output): OutputType {
-  return OUTPUTS[output.type];
+export function outputPlugin<O extends Output>(output: O): OutputPlugin<O> {
+  return OUTPUTS[output.type] as unknown as OutputPlugin<O>;
 }

@@ -3,10 +3,11 @@
  * its chain from the bootstrap layer up, and its full list of steps in run order
  * (`packages`, `remove`, `stages`, then `steps`).
  */
-import { STAGES } from "../steps/stages.js";
+import { definitionOf } from "../steps/index.js";
 import type { FieldPath } from "./locate.js";
 import type { Layer, Recipe, Step } from "./schema.js";
 import { STEP_KINDS, type StepKind } from "./schema.js";
+import { STAGES } from "./stages.js";
 import type { Vars } from "./vars.js";
 
 export interface PlannedStep {
@@ -35,22 +36,9 @@ export function stepKind(step: Step): StepKind {
   return kind;
 }
 
+/** `kind: <the step's own label>`, its first line, cut at 50 characters. */
 function describe(kind: StepKind, step: Step): string {
-  const value = step[kind];
-  let text: string;
-  if (kind === "run") {
-    const run = step.run;
-    text = typeof run === "string" ? run : (run?.name ?? run?.script ?? "");
-  } else if (Array.isArray(value)) {
-    text = value
-      .map((x) => (typeof x === "object" && x && "name" in x ? x.name : String(x)))
-      .join(" ");
-  } else if (typeof value === "object" && value !== null) {
-    const o = value as Record<string, unknown>;
-    text = String(o.to ?? o.path ?? Object.keys(o).join(","));
-  } else {
-    text = String(value);
-  }
+  const text = definitionOf(kind).describe(step[kind]);
   const first = text.split("\n")[0]?.trim() ?? "";
   return `${kind}: ${first.length > 50 ? `${first.slice(0, 47)}...` : first}`;
 }

@@ -8,23 +8,10 @@ import { dirname, join, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { type RecipeProblem, StrataError } from "../errors.js";
+import { stepObjectKeys } from "../steps/index.js";
 import { type ResolvedLayer, resolveLayers } from "./graph.js";
 import { type FieldPath, formatPath, locate, suggest } from "./locate.js";
-import {
-  Bootstrap,
-  CopyStep,
-  DiskOutput,
-  Distro,
-  Group,
-  Layer,
-  Recipe,
-  ServicesStep,
-  Step,
-  TestCheck,
-  Tests,
-  User,
-  WriteStep,
-} from "./schema.js";
+import { Bootstrap, DiskOutput, Distro, Layer, Recipe, Step, TestCheck, Tests } from "./schema.js";
 import { substitute, type VarProblem, type Vars } from "./vars.js";
 import { verifyRecipe } from "./verify.js";
 
@@ -76,11 +63,11 @@ function knownKeys(path: FieldPath): string[] {
     [/^layers\/#$/, shape(Layer)],
     [/^layers\/#\/bootstrap$/, shape(Bootstrap)],
     [/^layers\/#\/steps\/#$/, shape(Step)],
-    [/^layers\/#\/steps\/#\/copy$/, shape(CopyStep)],
-    [/^layers\/#\/steps\/#\/write$/, shape(WriteStep)],
-    [/^layers\/#\/steps\/#\/services$/, shape(ServicesStep)],
-    [/^layers\/#\/steps\/#\/users\/#$/, shape(User)],
-    [/^layers\/#\/steps\/#\/groups\/#$/, shape(Group)],
+    // Each step's objects, from its own schema: layers/#/steps/#/copy, .../users/#...
+    ...stepObjectKeys().map(([at, keys]): [RegExp, string[]] => [
+      new RegExp(`^layers/#/steps/#/${at}$`),
+      keys,
+    ]),
     [/^outputs\/#$/, [...new Set([...shape(DiskOutput), "compression"])]],
     [/^tests$/, shape(Tests)],
     [/^tests\/checks\/#$/, shape(TestCheck)],

@@ -1,15 +1,29 @@
 /**
- * The recipe schema, written once. The TypeScript types below are inferred from it, the JSON
- * Schema for editors (`schema/recipe.schema.json`) is generated from it by
- * `scripts/gen-schema.ts`, and a test fails when the committed copy is stale.
+ * The recipe schema, written once. Each step's and each output's part lives with its code
+ * (src/steps/<kind>.ts, src/outputs/<type>/schema.ts) and is assembled here. The TypeScript
+ * types below are inferred from it, the JSON Schema for editors (`schema/recipe.schema.json`)
+ * is generated from it by `scripts/gen-schema.ts`, and a test fails when the committed copy is
+ * stale.
  */
 import { z } from "zod";
+import { DirOutput } from "../outputs/dir/schema.js";
+import { DiskOutput } from "../outputs/disk/schema.js";
+import { TarOutput } from "../outputs/tar/schema.js";
+import { CopyStep } from "../steps/copy.js";
+import { packageName } from "../steps/fields.js";
+import { Group } from "../steps/groups.js";
+import { STEPS, type StepKind } from "../steps/index.js";
+import { RunStep } from "../steps/run.js";
+import { ServicesStep } from "../steps/services.js";
+import { User } from "../steps/users.js";
+import { WriteStep } from "../steps/write.js";
+import { nameField as name, sizeField as size } from "./fields.js";
 
-/** Names of layers, outputs and stages: short, safe in file names and kernel command lines. */
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const name = z
-  .string()
-  .regex(NAME_PATTERN, "use lower-case letters, digits, '-' and '_' (at most 63 characters)");
+export { NAME_PATTERN } from "./fields.js";
+
+/** The step schemas live with their steps (src/steps/); re-exported for the many importers. */
+export { CopyStep, Group, RunStep, ServicesStep, User, WriteStep };
+export type { StepKind };
 
 /** Debian suites strata knows how to bootstrap (codenames and their moving aliases). */
 export const SUITES = [
@@ -37,23 +51,6 @@ export const VARIANTS = [
   "standard",
 ] as const;
 
-const absolutePath = z
-  .string()
-  .min(1)
-  .refine((p) => p.startsWith("/"), "must be an absolute path inside the image, e.g. /opt/app");
-const fileMode = z
-  .string()
-  .regex(/^0?[0-7]{3,4}$/, "an octal mode in quotes, e.g. '0644' or '0755'")
-  .optional();
-const owner = z
-  .string()
-  .regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$|^\d+(:\d+)?$/, "user[:group], e.g. root:root")
-  .optional();
-const packageName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$/, "a Debian package name")
-  .describe("A Debian package, optionally pinned as name=version");
-
 export const Distro = z
   .strictObject({
     suite: z.enum(SUITES).default("trixie").describe("Debian suite to bootstrap"),
@@ -72,92 +69,17 @@ export const Distro = z
   })
   .describe("What to bootstrap: Debian suite, architecture, mirror");
 
-export const CopyStep = z.strictObject({
-  from: z.string().min(1).describe("File or directory, relative to the recipe's directory"),
-  to: absolutePath.describe("Destination in the image"),
-  mode: fileMode,
-  owner,
-});
-export const WriteStep = z.strictObject({
-  path: absolutePath,
-  content: z.string(),
-  mode: fileMode,
-  owner,
-});
-export const RunStep = z.union([
-  z.string().min(1),
-  z.strictObject({
-    name: z.string().optional(),
-    script: z.string().min(1),
-    env: z.record(z.string(), z.string()).optional(),
-  }),
-]);
-export const ServicesStep = z.strictObject({
-  enable: z.array(z.string()).optional(),
-  disable: z.array(z.string()).optional(),
-  mask: z.array(z.string()).optional(),
-});
-export const User = z.strictObject({
-  name: z.string().regex(/^[a-z_][a-z0-9_-]*$/),
-  uid: z.number().int().nonnegative().optional(),
-  groups: z.array(z.string()).optional(),
-  shell: z.string().optional(),
-  home: z.string().optional(),
-  system: z.boolean().optional(),
-  password: z
-    .string()
-    .optional()
-    .describe("A crypt(3) hash (mkpasswd), never a clear-text password; '' for no password"),
-  ssh_authorized_keys: z.array(z.string()).optional(),
-});
-export const Group = z.strictObject({
-  name: z.string().regex(/^[a-z_][a-z0-9_-]*$/),
-  gid: z.number().int().nonnegative().optional(),
-  system: z.boolean().optional(),
-});
-const hostname = z
-  .string()
-  .regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, "a host name: letters, digits and '-'");
-const timezone = z
-  .string()
-  .regex(/^(UTC|[A-Z][A-Za-z_+-]+(\/[A-Za-z0-9_+-]+){1,2})$/, "a zone such as Europe/Berlin");
-const locale = z
-  .string()
-  .regex(
-    /^(C|POSIX|C\.UTF-8|[a-z]{2,3}_[A-Z]{2}(\.[A-Za-z0-9-]+)?(@[a-z]+)?)$/,
-    "e.g. en_US.UTF-8",
-  );
+/** The kinds of step, each defined by one file in src/steps/ and listed in its registry. */
+export const STEP_KINDS = Object.keys(STEPS) as readonly StepKind[];
 
-/** The kinds of step, each implemented by one file in src/steps/. */
-export const STEP_KINDS = [
-  "packages",
-  "remove",
-  "copy",
-  "write",
-  "run",
-  "services",
-  "users",
-  "groups",
-  "hostname",
-  "timezone",
-  "locale",
-] as const;
-export type StepKind = (typeof STEP_KINDS)[number];
+type StepShape = { [K in StepKind]: z.ZodOptional<(typeof STEPS)[K]["schema"]> };
+const stepShape = Object.fromEntries(
+  STEP_KINDS.map((kind) => [kind, STEPS[kind].schema.optional()]),
+) as StepShape;
 
+/** A step is an object with exactly one key, its kind; the value's schema is the step's own. */
 export const Step = z
-  .strictObject({
-    packages: z.array(packageName).min(1).optional().describe("apt-get install these"),
-    remove: z.array(packageName).min(1).optional().describe("apt-get purge these"),
-    copy: CopyStep.optional(),
-    write: WriteStep.optional(),
-    run: RunStep.optional().describe("A shell script run inside the layer's root"),
-    services: ServicesStep.optional(),
-    users: z.array(User).min(1).optional(),
-    groups: z.array(Group).min(1).optional(),
-    hostname: hostname.optional(),
-    timezone: timezone.optional(),
-    locale: locale.optional(),
-  })
+  .strictObject(stepShape)
   .refine((s) => Object.keys(s).length === 1, {
     message: `a step has exactly one of: ${STEP_KINDS.join(", ")}`,
   })
@@ -181,59 +103,9 @@ export const Layer = z
   })
   .describe("A layer: its difference from the layer below is kept as one squashfs module");
 
-export const OUTPUT_TYPES = ["dir", "tar", "disk"] as const;
-const outputCommon = {
-  layer: name.optional().describe("Top layer of this output; default: the last layer"),
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
-    .optional()
-    .describe("File name under the output directory; default: the top layer's name"),
-};
-/** Sizes as people write them: 2G, 512M, 1.5GiB, or a number of bytes. */
-export const SIZE_PATTERN = /^\d+(\.\d+)?\s*([KMGT](i?B)?)?$/i;
-const size = z
-  .union([z.string().regex(SIZE_PATTERN, "a size such as 2G, 512M or 1.5GiB"), z.number().int()])
-  .describe("Bytes, or a size such as 2G, 512M, 1.5GiB");
-
-export const ROOT_MODES = ["immutable", "persistent", "flat"] as const;
-export const DiskOutput = z.strictObject({
-  type: z.literal("disk"),
-  ...outputCommon,
-  table: z.enum(["gpt", "mbr"]).default("gpt").describe("Partition table"),
-  boot: z
-    .enum(["uefi", "bios"])
-    .default("uefi")
-    .describe("Firmware: uefi (systemd-boot) or bios (GRUB, amd64 only)"),
-  filesystem: z
-    .enum(["ext4", "btrfs"])
-    .default("ext4")
-    .describe("Filesystem of the store (or, with root: flat, of the root)"),
-  root: z
-    .enum(ROOT_MODES)
-    .default("immutable")
-    .describe(
-      "immutable: layers + tmpfs upper; persistent: layers + upper on the store; flat: a classic writable root",
-    ),
-  size: size.optional().describe("Image size; default: what the layers need plus 25% and 256M"),
-  esp_size: size.default("256M").describe("Size of the EFI system partition (uefi)"),
-  cmdline: z.string().default("").describe("Extra kernel command line"),
-  console: z
-    .array(z.string().regex(/^[A-Za-z0-9]+(,[0-9a-z]+)?$/, "a console such as ttyS0,115200"))
-    .optional()
-    .describe(
-      "Kernel consoles, the last one primary; default: the screen and the serial port (ttyS0 on amd64, ttyAMA0 on arm64)",
-    ),
-});
-export const Output = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("dir"), ...outputCommon }),
-  z.strictObject({
-    type: z.literal("tar"),
-    ...outputCommon,
-    compression: z.enum(["none", "gzip", "zstd"]).default("zstd"),
-  }),
-  DiskOutput,
-]);
+export { DiskOutput };
+/** Every output type's own schema (src/outputs/<type>/schema.ts), told apart by `type`. */
+export const Output = z.discriminatedUnion("type", [DirOutput, TarOutput, DiskOutput]);
 
 /** One check that `strata test` runs in the booted guest. */
 export const TestCheck = z.strictObject({
@@ -297,8 +169,11 @@ export type Distro = z.output<typeof Distro>;
 export type Layer = z.output<typeof Layer>;
 export type Step = z.output<typeof Step>;
 export type Output = z.output<typeof Output>;
-export type DiskOutput = z.output<typeof DiskOutput>;
 export type Tests = z.output<typeof Tests>;
 export type TestCheck = z.output<typeof TestCheck>;
 export type User = z.output<typeof User>;
 export type Group = z.output<typeof Group>;
+export type CopyStep = z.output<typeof CopyStep>;
+export type WriteStep = z.output<typeof WriteStep>;
+export type RunStep = z.output<typeof RunStep>;
+export type ServicesStep = z.output<typeof ServicesStep>;

@@ -1,14 +1,16 @@
 /**
  * The semantic half of recipe checking (the schema is the other half): references between
- * layers, cycles, duplicate names, stage variables, and `copy` sources that must exist inside
- * the recipe's directory. It collects every problem; nothing here has side effects.
+ * layers, cycles, duplicate names, and what stages and steps check of themselves
+ * (recipe/stages.ts, each step's `verify`: e.g. a `copy` source must exist inside the recipe's
+ * directory). It collects every problem; nothing here has side effects.
  */
-import { existsSync, realpathSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
-import { STAGE_NAMES, STAGES } from "../steps/stages.js";
+import { verifyStep } from "../steps/index.js";
+import { stepKind } from "./graph.js";
 import { type FieldPath, suggest } from "./locate.js";
-import type { DiskOutput, Recipe, Tests } from "./schema.js";
-import { MIB, parseSize } from "./size.js";
+import { outputPlugin } from "../outputs/index.js";
+import { outputName } from "./outputs.js";
+import type { Recipe, Tests } from "./schema.js";
+import { stageProblems } from "./stages.js";
 import type { Vars } from "./vars.js";
 
 export interface SemanticProblem {
@@ -23,12 +25,6 @@ const didYouMean = (word: string, choices: readonly string[]): string | undefine
   const s = suggest(word, choices);
   return s ? `did you mean '${s}'?` : undefined;
 };
-
-/** Whether `child` is `root` or inside it, after resolving symbolic links. */
-export function isInside(root: string, child: string): boolean {
-  const rel = relative(realpathSync(root), realpathSync(child));
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
-}
 
 export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticProblem[] {
   const problems: SemanticProblem[] = [];
@@ -72,51 +68,14 @@ export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticP
       }
     }
 
+    // Stages and steps check themselves (src/recipe/stages.ts, each step's `verify`).
     layer.stages?.forEach((stage, s) => {
-      const def = STAGES[stage];
-      if (!def) {
-        problems.push({
-          path: [...at, "stages", s],
-          message: `unknown stage '${stage}'`,
-          hint: didYouMean(stage, STAGE_NAMES) ?? `stages are: ${STAGE_NAMES.join(", ")}`,
-        });
-        return;
-      }
-      for (const need of def.needs) {
-        if (!vars[need]) {
-          problems.push({
-            path: [...at, "stages", s],
-            message: `stage '${stage}' needs the variable '${need}'`,
-            hint: `add \`${need}: ...\` under vars, or pass --set ${need}=...`,
-          });
-        }
-      }
+      for (const p of stageProblems(stage, { dir, vars }))
+        problems.push({ ...p, path: [...at, "stages", s] });
     });
-
     layer.steps?.forEach((step, s) => {
-      if (!step.copy) return;
-      const path: FieldPath = [...at, "steps", s, "copy", "from"];
-      const from = step.copy.from;
-      const source = resolve(dir, from);
-      if (isAbsolute(from)) {
-        problems.push({
-          path,
-          message: `'${from}' is absolute`,
-          hint: "copy sources are relative to the recipe's directory",
-        });
-      } else if (!existsSync(source)) {
-        problems.push({
-          path,
-          message: `'${from}' does not exist (looked for ${source})`,
-          hint: "copy sources are relative to the recipe's directory",
-        });
-      } else if (!isInside(dir, source)) {
-        problems.push({
-          path,
-          message: `'${from}' is outside the recipe's directory`,
-          hint: "keep every file a recipe copies beside the recipe, so its digest covers them",
-        });
-      }
+      for (const p of verifyStep(stepKind(step), step, { dir, vars }))
+        problems.push({ ...p, path: [...at, "steps", s, ...p.path] });
     });
   });
 
@@ -152,48 +111,21 @@ export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticP
         hint: didYouMean(output.layer, names) ?? `layers are: ${names.join(", ")}`,
       });
     }
-    const fileName = `${output.type}:${output.name ?? output.layer ?? names.at(-1)}`;
+    const plugin = outputPlugin(output);
+    const fileName = plugin.fileName(output, outputName(recipe, output));
     const other = outputNames.get(fileName);
     if (other !== undefined) {
       problems.push({
         path: ["outputs", i],
-        message: `outputs[${other}] writes the same ${output.type} output`,
+        message: `outputs[${other}] writes the same file, ${fileName}`,
         hint: "give one of them a `name`",
       });
     } else outputNames.set(fileName, i);
-    if (output.type === "disk") problems.push(...diskProblems(recipe, output, i));
+    for (const p of plugin.verify?.(output, { recipe, index: i }) ?? [])
+      problems.push({ ...p, path: ["outputs", i, ...p.path] });
   });
   if (recipe.tests) problems.push(...testsProblems(recipe));
 
-  return problems;
-}
-
-function diskProblems(recipe: Recipe, output: DiskOutput, i: number): SemanticProblem[] {
-  const problems: SemanticProblem[] = [];
-  const arch = recipe.distro.arch;
-  if (arch === "armhf") {
-    problems.push({
-      path: ["outputs", i, "type"],
-      message: "disk images are made for amd64 and arm64; armhf is not supported yet",
-      hint: "use `distro.arch: arm64`, or a `tar` output for armhf",
-    });
-  } else if (output.boot === "bios" && arch !== "amd64") {
-    problems.push({
-      path: ["outputs", i, "boot"],
-      message: `boot: bios is not supported on ${arch}`,
-      hint: "use `boot: uefi` (systemd-boot); BIOS booting exists only on amd64 PCs",
-    });
-  }
-  for (const key of ["size", "esp_size"] as const) {
-    const value = output[key];
-    if (value !== undefined && parseSize(value) < 16 * MIB) {
-      problems.push({
-        path: ["outputs", i, key],
-        message: `${key} ${value} is too small`,
-        hint: "sizes are bytes unless they carry a unit: write 2G, 512M…",
-      });
-    }
-  }
   return problems;
 }
 
@@ -203,7 +135,7 @@ function testsProblems(recipe: Recipe): SemanticProblem[] {
   const disks = recipe.outputs
     .map((o, i) => ({ o, i }))
     .filter(({ o }) => o.type === "disk")
-    .map(({ o }) => o.name ?? o.layer ?? recipe.layers.at(-1)?.name ?? "");
+    .map(({ o }) => outputName(recipe, o));
   if (disks.length === 0) {
     problems.push({
       path: ["tests"],

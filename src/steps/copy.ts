@@ -5,12 +5,60 @@
  * name). Files are owned by `owner` (default root:root); `mode` sets the mode of `to` itself.
  * The content of what is copied is part of the layer's cache key.
  */
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
-import { q, type StepHandler } from "./types.js";
+import { existsSync, realpathSync, statSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+import { z } from "zod";
+import { filesDigest } from "../cache/files-digest.js";
+import { q } from "../host/shell.js";
+import type { SemanticProblem } from "../recipe/verify.js";
+import { absolutePath, fileMode, owner } from "./fields.js";
+import { defineStep } from "./types.js";
 
-export const copyStep: StepHandler<"copy"> = {
+export const CopyStep = z
+  .strictObject({
+    from: z.string().min(1).describe("File or directory, relative to the recipe's directory"),
+    to: absolutePath.describe("Destination in the image"),
+    mode: fileMode,
+    owner,
+  })
+  .describe("Copy a file or a tree from beside the recipe into the image");
+
+/** Whether `child` is `root` or inside it, after resolving symbolic links. */
+export function isInside(root: string, child: string): boolean {
+  const rel = relative(realpathSync(root), realpathSync(child));
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/** A source must exist inside the recipe's directory, so the layer's key covers its content. */
+function sourceProblem(from: string, dir: string): Omit<SemanticProblem, "path"> | undefined {
+  const source = resolve(dir, from);
+  const hint = "copy sources are relative to the recipe's directory";
+  if (isAbsolute(from)) return { message: `'${from}' is absolute`, hint };
+  if (!existsSync(source)) {
+    return { message: `'${from}' does not exist (looked for ${source})`, hint };
+  }
+  if (!isInside(dir, source)) {
+    return {
+      message: `'${from}' is outside the recipe's directory`,
+      hint: "keep every file a recipe copies beside the recipe, so its digest covers them",
+    };
+  }
+  return undefined;
+}
+
+export const copyStep = defineStep({
   kind: "copy",
+  schema: CopyStep,
+  doc: "a file or tree from beside the recipe (never outside it) into the image",
+  describe: (copy) => copy.to,
+  verify(copy, { dir }) {
+    const problem = sourceProblem(copy.from, dir);
+    return problem ? [{ path: ["copy", "from"], ...problem }] : [];
+  },
+  async cacheInput(copy, { recipeDir }) {
+    const digest = await filesDigest(resolve(recipeDir, copy.from));
+    return { ...copy, content: `sha256:${digest}` };
+  },
   async run(ctx, copy) {
     const source = resolve(ctx.recipeDir, copy.from);
     const isDir = statSync(source).isDirectory();
@@ -34,4 +82,4 @@ export const copyStep: StepHandler<"copy"> = {
     if (copy.mode) lines.push(`chmod ${q(copy.mode)} "$dest"`);
     await ctx.sh(lines.join("\n"));
   },
-};
+});

@@ -1,8 +1,20 @@
 /** `groups: [{ name, gid?, system? }]` creates groups that do not exist yet. */
-import { q, type StepHandler } from "./types.js";
+import { z } from "zod";
+import { q } from "../host/shell.js";
+import { accountName } from "./fields.js";
+import { defineStep } from "./types.js";
 
-export const groupsStep: StepHandler<"groups"> = {
+export const Group = z.strictObject({
+  name: accountName,
+  gid: z.number().int().nonnegative().optional(),
+  system: z.boolean().optional(),
+});
+
+export const groupsStep = defineStep({
   kind: "groups",
+  schema: z.array(Group).min(1).describe("Groups to create"),
+  doc: "create groups",
+  describe: (groups) => groups.map((g) => g.name).join(" "),
   async run(ctx, groups) {
     const lines = groups.map((g) => {
       const opts = [g.system ? "-r" : "", g.gid !== undefined ? `-g ${g.gid}` : ""]
@@ -12,4 +24,4 @@ export const groupsStep: StepHandler<"groups"> = {
     });
     await ctx.sh(lines.join("\n"));
   },
-};
+});

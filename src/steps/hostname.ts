@@ -1,8 +1,16 @@
 /** `hostname: NAME` writes /etc/hostname and the matching 127.0.1.1 line of /etc/hosts. */
-import { q, type StepHandler } from "./types.js";
+import { z } from "zod";
+import { q } from "../host/shell.js";
+import { defineStep } from "./types.js";
 
-export const hostnameStep: StepHandler<"hostname"> = {
+export const hostnameStep = defineStep({
   kind: "hostname",
+  schema: z
+    .string()
+    .regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, "a host name: letters, digits and '-'")
+    .describe("The system's host name"),
+  doc: "/etc/hostname and /etc/hosts",
+  describe: (name) => name,
   async run(ctx, name) {
     const hosts = [
       "127.0.0.1\tlocalhost",
@@ -14,4 +22,4 @@ export const hostnameStep: StepHandler<"hostname"> = {
     ].join("\n");
     await ctx.sh(`printf '%s\\n' ${q(name)} > /etc/hostname\nprintf '%s' ${q(hosts)} > /etc/hosts`);
   },
-};
+});

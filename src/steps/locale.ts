@@ -2,10 +2,21 @@
  * `locale: en_US.UTF-8` generates the locale (installing `locales` when needed) and makes it the
  * system default in /etc/default/locale. C, C.UTF-8 and POSIX need no generation.
  */
-import { q, type StepHandler } from "./types.js";
+import { z } from "zod";
+import { q } from "../host/shell.js";
+import { defineStep } from "./types.js";
 
-export const localeStep: StepHandler<"locale"> = {
+export const localeStep = defineStep({
   kind: "locale",
+  schema: z
+    .string()
+    .regex(
+      /^(C|POSIX|C\.UTF-8|[a-z]{2,3}_[A-Z]{2}(\.[A-Za-z0-9-]+)?(@[a-z]+)?)$/,
+      "e.g. en_US.UTF-8",
+    )
+    .describe("The system locale, e.g. en_US.UTF-8"),
+  doc: "generate and select a locale (installs locales if needed)",
+  describe: (locale) => locale,
   async run(ctx, locale) {
     const builtin = ["C", "C.UTF-8", "POSIX"].includes(locale);
     if (!builtin) {
@@ -24,4 +35,4 @@ export const localeStep: StepHandler<"locale"> = {
     }
     await ctx.sh(`printf 'LANG=%s\\n' ${q(locale)} > /etc/default/locale`);
   },
-};
+});

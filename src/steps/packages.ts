@@ -4,9 +4,14 @@
  * the shared apt cache, so no .deb is fetched twice across layers or builds.
  * A layer's top-level `packages:` is the same step, run first.
  */
-import type { StepHandler } from "./types.js";
+import { z } from "zod";
+import { packageName } from "./fields.js";
+import { defineStep } from "./types.js";
 
-export const packagesStep: StepHandler<"packages"> = {
+export const packagesStep = defineStep({
   kind: "packages",
+  schema: z.array(packageName).min(1).describe("apt-get install these"),
+  doc: "`apt-get install` (no Recommends unless `distro.recommends`)",
+  describe: (packages) => packages.join(" "),
   run: (ctx, packages) => ctx.aptInstall(packages),
-};
+});

@@ -3,9 +3,14 @@
  * (`apt-get purge --auto-remove`). What lower layers installed is hidden in this layer by
  * overlayfs whiteouts, so the layer below stays untouched.
  */
-import type { StepHandler } from "./types.js";
+import { z } from "zod";
+import { packageName } from "./fields.js";
+import { defineStep } from "./types.js";
 
-export const removeStep: StepHandler<"remove"> = {
+export const removeStep = defineStep({
   kind: "remove",
+  schema: z.array(packageName).min(1).describe("apt-get purge these"),
+  doc: "`apt-get purge --auto-remove`",
+  describe: (packages) => packages.join(" "),
   run: (ctx, packages) => ctx.aptRemove(packages),
-};
+});

@@ -2,10 +2,18 @@
  * `timezone: Area/City` sets /etc/localtime and /etc/timezone, installing tzdata when the image
  * lacks it. An unknown zone fails the step.
  */
-import { q, type StepHandler } from "./types.js";
+import { z } from "zod";
+import { q } from "../host/shell.js";
+import { defineStep } from "./types.js";
 
-export const timezoneStep: StepHandler<"timezone"> = {
+export const timezoneStep = defineStep({
   kind: "timezone",
+  schema: z
+    .string()
+    .regex(/^(UTC|[A-Z][A-Za-z_+-]+(\/[A-Za-z0-9_+-]+){1,2})$/, "a zone such as Europe/Berlin")
+    .describe("A time zone such as Europe/Berlin, or UTC"),
+  doc: "/etc/localtime, /etc/timezone (installs tzdata if needed)",
+  describe: (zone) => zone,
   async run(ctx, zone) {
     const has = await ctx.sh("dpkg-query -W -f='${Status}' tzdata 2>/dev/null || true");
     if (!has.includes("install ok installed")) await ctx.aptInstall(["tzdata"]);
@@ -18,4 +26,4 @@ export const timezoneStep: StepHandler<"timezone"> = {
       ].join("\n"),
     );
   },
-};
+});

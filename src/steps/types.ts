@@ -1,7 +1,17 @@
-/** What a step implementation gets: a way to run shell inside the layer's root, and apt. */
+/**
+ * What a step is. Each `src/steps/<kind>.ts` exports one `StepDefinition`: everything about
+ * its kind lives in that file (schema, docs, label, checks, cache input, run), and the recipe
+ * schema, the checks, the cache keys and the build all reach it through the registry
+ * (`./index.ts`). Adding a step means adding one file and one line there.
+ */
+import type { z } from "zod";
 import type { ResolvedDistro } from "../build/context.js";
 import type { PlannedStep } from "../recipe/graph.js";
-import type { Step, StepKind } from "../recipe/schema.js";
+import type { SemanticProblem } from "../recipe/verify.js";
+import type { Vars } from "../recipe/vars.js";
+
+/** Kept here for the build's older imports; new code imports it from host/shell.ts. */
+export { q } from "../host/shell.js";
 
 export interface ShOptions {
   env?: Record<string, string>;
@@ -9,6 +19,7 @@ export interface ShOptions {
   files?: Record<string, string | Buffer>;
 }
 
+/** What a step's `run` gets: a way to run shell inside the layer's root, and apt. */
 export interface StepContext {
   readonly step: PlannedStep;
   readonly distro: ResolvedDistro;
@@ -22,10 +33,36 @@ export interface StepContext {
   aptRemove(packages: readonly string[]): Promise<void>;
 }
 
-export interface StepHandler<K extends StepKind = StepKind> {
-  kind: K;
-  run(ctx: StepContext, value: NonNullable<Step[K]>): Promise<void>;
+/** What `verify` may look at: the recipe's directory and its vars (no host, no network). */
+export interface VerifyEnv {
+  readonly dir: string;
+  readonly vars: Readonly<Vars>;
 }
 
-/** Quotes a value for POSIX sh. */
-export const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+/** What `cacheInput` may look at. */
+export interface CacheEnv {
+  readonly recipeDir: string;
+}
+
+export interface StepDefinition<K extends string = string, S extends z.ZodType = z.ZodType> {
+  /** The step's key in a recipe: `- copy: {...}`. */
+  readonly kind: K;
+  /** The step's value; `.describe()` texts end up in the JSON Schema for editors. */
+  readonly schema: S;
+  /** One line for the README's table of steps (the file's header is the full story). */
+  readonly doc: string;
+  /** Short label text for progress and errors, e.g. the copy's destination. */
+  describe(value: z.output<S>): string;
+  /** Checks beyond the schema; paths are relative to the step, e.g. `["copy", "from"]`. */
+  verify?(value: z.output<S>, env: VerifyEnv): SemanticProblem[];
+  /** What the layer's cache key covers instead of the raw value (copy adds its content). */
+  cacheInput?(value: z.output<S>, env: CacheEnv): Promise<unknown>;
+  run(ctx: StepContext, value: z.output<S>): Promise<void>;
+}
+
+/** Types a definition and keeps its literal kind and exact schema type. */
+export function defineStep<const K extends string, S extends z.ZodType>(
+  def: StepDefinition<K, S>,
+): StepDefinition<K, S> {
+  return def;
+}

@@ -5,10 +5,30 @@
  * `mkpasswd` prints it, never clear text; without it the account has no password to log in
  * with. `ssh_authorized_keys` become ~/.ssh/authorized_keys.
  */
-import { q, type StepHandler } from "./types.js";
+import { z } from "zod";
+import { q } from "../host/shell.js";
+import { accountName } from "./fields.js";
+import { defineStep } from "./types.js";
 
-export const usersStep: StepHandler<"users"> = {
+export const User = z.strictObject({
+  name: accountName,
+  uid: z.number().int().nonnegative().optional(),
+  groups: z.array(z.string()).optional(),
+  shell: z.string().optional(),
+  home: z.string().optional(),
+  system: z.boolean().optional(),
+  password: z
+    .string()
+    .optional()
+    .describe("A crypt(3) hash (mkpasswd), never a clear-text password; '' for no password"),
+  ssh_authorized_keys: z.array(z.string()).optional(),
+});
+
+export const usersStep = defineStep({
   kind: "users",
+  schema: z.array(User).min(1).describe("Users to create or change"),
+  doc: "create or change users; `password` is a crypt(3) hash",
+  describe: (users) => users.map((u) => u.name).join(" "),
   async run(ctx, users) {
     const lines: string[] = [];
     for (const u of users) {
@@ -39,4 +59,4 @@ export const usersStep: StepHandler<"users"> = {
     }
     await ctx.sh(lines.join("\n"));
   },
-};
+});

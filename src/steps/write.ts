@@ -2,10 +2,25 @@
  * `write: { path, content, mode?, owner? }` writes a file with the given content (after vars
  * substitution), creating its directory. Default mode 0644, owner root:root.
  */
-import { q, type StepHandler } from "./types.js";
+import { z } from "zod";
+import { q } from "../host/shell.js";
+import { absolutePath, fileMode, owner } from "./fields.js";
+import { defineStep } from "./types.js";
 
-export const writeStep: StepHandler<"write"> = {
+export const WriteStep = z
+  .strictObject({
+    path: absolutePath,
+    content: z.string(),
+    mode: fileMode,
+    owner,
+  })
+  .describe("Write a file with this content");
+
+export const writeStep = defineStep({
   kind: "write",
+  schema: WriteStep,
+  doc: "a file with this content",
+  describe: (write) => write.path,
   async run(ctx, write) {
     const owner = write.owner ?? "root:root";
     const [user, group] = owner.split(":");
@@ -16,4 +31,4 @@ export const writeStep: StepHandler<"write"> = {
       { files: { content: write.content } },
     );
   },
-};
+});

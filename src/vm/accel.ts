@@ -11,7 +11,6 @@ import { accessSync, constants, existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StrataError } from "../errors.js";
-import { tail } from "../host/run.js";
 import { type Accel, qemuArgv, type VmArch, type VmConfig } from "./argv.js";
 import { findFirmware, prepareFirmware } from "./firmware.js";
 import { startQemu } from "./qemu-process.js";
@@ -159,7 +158,7 @@ async function runProbe(
         () => fail(`the firmware printed nothing within ${timeoutMs / 1000} s`),
         timeoutMs,
       );
-      qemu.child.stdout?.on("data", (chunk: Buffer) => {
+      qemu.stdout?.on("data", (chunk: Buffer) => {
         out += chunk.toString("utf8");
         if (printed.test(stripEscapes(out))) {
           clearTimeout(timer);
@@ -167,15 +166,15 @@ async function runProbe(
           resolve({ accel: "kvm", reason: `KVM probe: firmware started in ${s} s` });
         }
       });
-      qemu.child.stderr?.on("data", () => {
-        if (/KVM internal error|emulation failure/.test(qemu.stderr())) {
+      qemu.stderr?.on("data", () => {
+        if (/KVM internal error|emulation failure/.test(qemu.stderrText())) {
           clearTimeout(timer);
           fail("KVM internal error");
         }
       });
       void qemu.exited.then((r) => {
         clearTimeout(timer);
-        const err = tail(qemu.stderr(), 1).trim();
+        const err = qemu.stderrTail(1).trim();
         fail(`qemu -accel kvm exited with code ${r.code}${err ? `: ${err}` : ""}`);
       });
     });

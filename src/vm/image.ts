@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { StrataError } from "../errors.js";
-import { DISK_SIDECAR_FORMAT, DiskSidecar } from "../disk/sidecar.js";
+import { DISK_SIDECAR_FORMAT, DiskSidecar } from "../outputs/disk/sidecar.js";
 import type { Firmware, VmArch } from "./argv.js";
 
 export interface DiskImage {

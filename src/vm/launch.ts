@@ -1,18 +1,18 @@
 /**
  * Everything before QEMU starts, shared by the library's Machine (console on pipes) and
  * `strata run` (console on the terminal): QEMU is installed, KVM or TCG is chosen, a temporary
- * directory (registered with the reaper) gets the copy of the image and of the firmware's
- * vars, and the command line is made. `dispose()` removes the directory again.
+ * directory (registered for reaping, host/cleanups.ts) gets the copy of the image and of the
+ * firmware's vars, and the command line is made. `dispose()` removes the directory again.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { trackForReaping } from "../host/cleanups.js";
 import { type AccelChoice, chooseAccel } from "./accel.js";
 import { type Accel, type Firmware, qemuArgv, type SerialConfig, type VmArch } from "./argv.js";
 import { prepareBootDisk } from "./boot-disk.js";
 import { prepareFirmware } from "./firmware.js";
 import { requireQemu } from "./qemu-process.js";
-import { track } from "./reaper.js";
 
 export interface LaunchOptions {
   /** The raw disk image. */
@@ -56,7 +56,7 @@ export async function prepareLaunch(options: LaunchOptions, serial: SerialConfig
     ? { accel: options.accel, reason: "chosen by the caller" }
     : await chooseAccel(options.arch);
   const dir = mkdtempSync(join(options.tmpDir ?? tmpdir(), "strata-vm-"));
-  const untrack = track({ paths: [dir] });
+  const untrack = trackForReaping({ paths: [dir] });
   const dispose = () => {
     rmSync(dir, { recursive: true, force: true });
     untrack();

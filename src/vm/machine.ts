@@ -14,8 +14,8 @@
  *
  * bootMachine copies the image (unless `copy: false`) and the firmware's vars into a temporary
  * directory, picks KVM or TCG (accel.ts), and starts QEMU with the serial console on pipes.
- * close() always kills QEMU (by PID) and removes the temporary files; the reaper does the same
- * if the process exits or is interrupted first.
+ * close() always kills QEMU (by PID) and removes the temporary files; the reaper
+ * (host/cleanups.ts) does the same if the process exits or is interrupted first.
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream, openSync, type WriteStream } from "node:fs";
@@ -91,9 +91,9 @@ export class Machine {
     this.disk = parts.launch.disk;
     this.log = parts.log;
     this.onConsole = parts.onConsole;
-    qemu.child.stdout?.on("data", (chunk: Buffer) => this.received(chunk.toString("utf8")));
+    qemu.stdout?.on("data", (chunk: Buffer) => this.received(chunk.toString("utf8")));
     // Typing at a QEMU that just exited is reported by the exit, not as an EPIPE crash.
-    qemu.child.stdin?.on("error", () => {});
+    qemu.stdin?.on("error", () => {});
     void qemu.exited.then((result) => {
       if (this.closed || this.poweringOff) {
         this.console.end(new StrataError("E_VM", "the machine was closed"));
@@ -155,7 +155,7 @@ export class Machine {
         hint: "boot the machine again",
       });
     }
-    this.qemu.child.stdin?.write(text);
+    this.qemu.stdin?.write(text);
   }
 
   /**

@@ -1,0 +1,148 @@
+/**
+ * Writes a disk image from its plan (./plan.ts): the data partition's tree (the store with the
+ * output's layer modules, or the merged tree of a flat root), its filesystem, the ESP or
+ * GRUB's boot code, and the image with its `.bmap` and `.img.json`. The kernel, initramfs and
+ * boot loader files are taken out of the boot layer's stack.
+ */
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { StrataError } from "../../errors.js";
+import type { OutputInput } from "../types.js";
+import { type BootFiles, extractBootFiles } from "./boot-files.js";
+import { BOOT_ROLE, ESP_LABEL, ROOT_LABEL } from "./boot-layer.js";
+import { type EspFile, makeEsp } from "./esp.js";
+import { makeFilesystem } from "./filesystem.js";
+import { grubRoom } from "./grub.js";
+import { type GrubImages, writeImage } from "./image.js";
+import { partition } from "./layout.js";
+import { type BootFilePlacement, planDisk, replanForData, sizeError } from "./plan.js";
+import type { DiskOutput } from "./schema.js";
+import { placeFile, type VersionManifest, writeStore } from "./store.js";
+
+async function treeBytes(input: OutputInput<DiskOutput>, dir: string): Promise<number> {
+  const { stdout } = await input.env.run("du", ["-s", "--block-size=1", dir]);
+  return Number(stdout.split(/\s/)[0]);
+}
+
+const fileOf = (files: BootFiles, p: BootFilePlacement): string =>
+  p.source === "vmlinuz" ? files.vmlinuz : p.source === "initrd" ? files.initrd : (files.efi ?? "");
+
+export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void> {
+  const { output: d, env, scratch, target, name } = input;
+  const arch = env.distro.arch;
+  const boot = input.added[BOOT_ROLE];
+  if (!boot) throw new Error(`disk output '${name}' has no boot layer in the plan`);
+
+  env.reporter.status(`disk ${name}: reading the kernel and boot loader`);
+  const files = await boot.withRoot(async (root) =>
+    extractBootFiles(root.path, d, arch, join(scratch, "boot")),
+  );
+  // The boot layer sits on the kernel's layer; a layer above it must not have swapped the
+  // kernel, or the initramfs would not match the modules the image boots with.
+  const top = input.stack.layers.at(-1);
+  if (top && !top.packages.some((p) => p.name.startsWith(`linux-image-${files.kernelVersion}`))) {
+    throw new StrataError(
+      "E_NO_KERNEL",
+      `disk output '${name}': the kernel ${files.kernelVersion} of layer '${boot.layers.at(-2)?.name}' is not installed in its top layer '${top.name}'`,
+      { hint: "install, upgrade or remove kernels in the layer that first installs the kernel" },
+    );
+  }
+
+  const data = join(scratch, "data");
+  mkdirSync(data, { recursive: true });
+  if (d.root === "flat") {
+    env.reporter.status(`disk ${name}: copying the merged tree`);
+    await input.stack.withRoot((root) => env.run("cp", ["-a", `${root.nsPath}/.`, `${data}/`]));
+    mkdirSync(join(data, "etc"), { recursive: true });
+    writeFileSync(
+      join(data, "etc", "fstab"),
+      `# strata: a classic root\nLABEL=${ROOT_LABEL} / ${d.filesystem} defaults 0 1\n`,
+    );
+  }
+  const bootBytes = statSync(files.vmlinuz).size + statSync(files.initrd).size;
+  let contentBytes = d.root === "flat" ? await treeBytes(input, data) : 0;
+  if (d.root !== "flat") {
+    contentBytes = input.stack.layers.reduce((n, l) => n + l.bytes, 0) + 64 * 1024;
+  }
+  const plan = planDisk({
+    disk: d,
+    arch,
+    recipe: env.recipe.name,
+    name,
+    kernelVersion: files.kernelVersion,
+    bootBytes,
+    contentBytes,
+  });
+
+  if (d.root !== "flat") {
+    const manifest: VersionManifest = {
+      format: "strata-version/1",
+      version: plan.version,
+      recipe: env.recipe.name,
+      root: d.root as VersionManifest["root"],
+      layers: input.stack.layers.map((l) => ({ name: l.name, digest: l.digest, bytes: l.bytes })),
+      kernel: files.kernelVersion,
+      initramfs: `initrd.img-${files.kernelVersion}`,
+      cmdline: plan.cmdline,
+    };
+    writeStore(data, [...input.stack.layers], manifest);
+  }
+  for (const f of plan.dataFiles) {
+    mkdirSync(dirname(join(data, f.to)), { recursive: true });
+    placeFile(fileOf(files, f), join(data, f.to));
+  }
+  if (plan.grubConfig !== undefined) {
+    mkdirSync(join(data, "boot", "grub"), { recursive: true });
+    writeFileSync(join(data, "boot", "grub", "grub.cfg"), plan.grubConfig);
+  }
+
+  env.reporter.status(`disk ${name}: ${d.filesystem} ${d.root === "flat" ? "root" : "store"}`);
+  let layout = plan.layout;
+  let dataPart = partition(layout, "data");
+  const dataImage = join(scratch, "data.img");
+  await makeFilesystem(d.filesystem, dataImage, dataPart.sectors * 512, plan.dataLabel, data, (l) =>
+    env.reporter.detail(l),
+  );
+  // mkfs.btrfs --rootdir enlarges its file when the tree needs more than estimated.
+  const fsBytes = statSync(dataImage).size;
+  if (fsBytes > dataPart.sectors * 512) {
+    if (d.size !== undefined) {
+      throw sizeError(name, "size", layout.bytes, plan.fixedBytes + fsBytes, [
+        `${d.filesystem} filesystem ${Math.ceil(fsBytes / 1048576)} MiB`,
+      ]);
+    }
+    layout = replanForData(plan, d, fsBytes);
+    dataPart = partition(layout, "data");
+    plan.sidecar.bytes = layout.bytes;
+  }
+  const images = [{ partition: dataPart, file: dataImage }];
+
+  let grub: GrubImages | undefined;
+  if (plan.esp) {
+    env.reporter.status(`disk ${name}: EFI system partition`);
+    const espPart = partition(layout, "esp");
+    const espImage = join(scratch, "esp.img");
+    const texts = join(scratch, "esp-texts");
+    const textFiles: EspFile[] = Object.entries(plan.esp.texts).map(([to, content], i) => {
+      const from = join(texts, String(i));
+      mkdirSync(texts, { recursive: true });
+      writeFileSync(from, content);
+      return { from, to };
+    });
+    const espFiles = plan.esp.files.map((f) => ({ from: fileOf(files, f), to: f.to }));
+    await makeEsp(espImage, espPart.sectors * 512, ESP_LABEL, espFiles, textFiles);
+    images.unshift({ partition: espPart, file: espImage });
+  } else {
+    const sector = layout.grubCoreSector as number;
+    const biosBoot = layout.partitions.find((p) => p.role === "bios-boot");
+    grub = {
+      sector,
+      room: grubRoom(sector, layout.partitions[0]?.start ?? 2048, biosBoot?.sectors),
+      bootImg: readFileSync(files.grubBoot as string),
+      coreImg: readFileSync(files.grubCore as string),
+    };
+  }
+
+  env.reporter.status(`disk ${name}: image`);
+  await writeImage({ plan: layout, images, grub, target, scratch, sidecar: plan.sidecar });
+}

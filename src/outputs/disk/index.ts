@@ -1,0 +1,60 @@
+/**
+ * `type: disk`: a raw, sparse disk image that boots on PCs and in QEMU, with a `.bmap` beside
+ * it (for `bmaptool copy`) and `<name>.img.json` describing how to boot it.
+ *
+ *   - { type: disk }                                  GPT, UEFI (systemd-boot), ext4 store,
+ *                                                     immutable root: layers + changes in RAM
+ *   - { type: disk, root: persistent }                changes kept on the store
+ *   - { type: disk, table: mbr, boot: bios, filesystem: btrfs, root: flat, size: 4G }
+ *
+ * Keys: `table` gpt|mbr, `boot` uefi|bios (bios: amd64 only), `filesystem` ext4|btrfs,
+ * `root` immutable|persistent|flat, `size` (default: what the layers need plus room),
+ * `esp_size` (default 256M), `cmdline` (extra kernel command line), `console` (kernel
+ * consoles, the last one primary; default the screen and ttyS0 or, on arm64, ttyAMA0).
+ *
+ * The layered modes keep the stack's layer modules on a store partition (./store.ts) that the
+ * strata boot script in the initramfs stacks at boot; `flat` writes the merged tree as a
+ * classic root filesystem. The kernel, the initramfs (with the boot script) and the boot
+ * loader's files come from a boot layer (./boot-layer.ts) that this output adds to the build
+ * plan on the kernel's layer; that layer is not part of the image. On first boot the data
+ * partition and its filesystem grow to fill a larger disk. Everything is assembled in files
+ * (./assemble.ts): mkfs.vfat + mtools, mkfs.ext4 -d, mkfs.btrfs --rootdir, sfdisk on the
+ * image file, dd into place; nothing is loop-mounted but the read-only layers.
+ */
+import { StrataError } from "../../errors.js";
+import type { ToolName } from "../../host/tools.js";
+import type { OutputPlugin } from "../types.js";
+import { assembleDisk } from "./assemble.js";
+import { BOOT_ROLE, bootLayer, kernelLayerOf } from "./boot-layer.js";
+import { DiskOutput } from "./schema.js";
+import { verifyDisk } from "./verify.js";
+
+export const diskOutput: OutputPlugin<DiskOutput> = {
+  type: "disk",
+  schema: DiskOutput,
+  tools(d) {
+    const tools: ToolName[] = ["mount", "sfdisk", "bmaptool"];
+    tools.push(d.filesystem === "btrfs" ? "mkfsBtrfs" : "mkfsExt4");
+    if (d.boot === "uefi") tools.push("mkfsVfat", "mcopy", "mmd");
+    return tools;
+  },
+  fileName: (_d, name) => `${name}.img`,
+  verify: verifyDisk,
+  layers(d, { stack, arch, name }) {
+    return [
+      {
+        role: BOOT_ROLE,
+        layer: bootLayer(kernelLayerOf(stack), d),
+        precondition(below) {
+          if (below.some((p) => p.name.startsWith("linux-image-"))) return;
+          throw new StrataError(
+            "E_NO_KERNEL",
+            `disk output '${name}': no kernel in its layers (${stack.map((l) => l.name).join(" → ")})`,
+            { hint: `add linux-image-${arch} to the packages of one of these layers` },
+          );
+        },
+      },
+    ];
+  },
+  write: assembleDisk,
+};

@@ -1,0 +1,175 @@
+/**
+ * A disk's assembly as a pure plan: from the disk's settings and the sizes of what it holds,
+ * the partition layout (checked against `size` and `esp_size` before anything is written),
+ * the kernel command line, the boot loader's files and texts, and the sidecar. The writing is
+ * in ./assemble.ts; nothing here touches a file.
+ */
+import { StrataError } from "../../errors.js";
+import { formatMiB, parseSize } from "../../recipe/size.js";
+import { ROOT_LABEL, STORE_LABEL } from "./boot-layer.js";
+import { consoles, FIRST_VERSION, kernelCmdline } from "./cmdline.js";
+import { EFI_FALLBACK, loaderConf, loaderEntry, SYSTEMD_BOOT } from "./esp.js";
+import { filesystemOverhead } from "./filesystem.js";
+import { grubConfig } from "./grub.js";
+import { type Layout, layout, MIB } from "./layout.js";
+import type { DiskOutput } from "./schema.js";
+import { DISK_SIDECAR_FORMAT, type DiskSidecar } from "./sidecar.js";
+
+export interface DiskPlanInput {
+  disk: DiskOutput;
+  arch: string;
+  recipe: string;
+  /** The output's name, for messages */
+  name: string;
+  kernelVersion: string;
+  /** Bytes of the kernel plus the initramfs */
+  bootBytes: number;
+  /** Bytes of the data partition's tree (the store, or the flat root) */
+  contentBytes: number;
+}
+
+/** A file the boot loader needs: `source` names one of the boot files, `to` its place. */
+export interface BootFilePlacement {
+  source: "vmlinuz" | "initrd" | "efi";
+  to: string;
+}
+
+export interface DiskPlan {
+  version: number;
+  cmdline: string;
+  title: string;
+  /** The data partition's filesystem label */
+  dataLabel: string;
+  /** The bytes needed besides the data filesystem (partition alignment, ESP) */
+  fixedBytes: number;
+  layout: Layout;
+  /** UEFI: the ESP's size, its files, and its text files by path */
+  esp?: { bytes: number; files: BootFilePlacement[]; texts: Record<string, string> };
+  /** Boot files that go into the data partition's tree (GRUB's kernel, a flat root's /boot) */
+  dataFiles: BootFilePlacement[];
+  /** BIOS: GRUB's configuration, /boot/grub/grub.cfg of the data partition */
+  grubConfig?: string;
+  sidecar: DiskSidecar;
+}
+
+/** E_DISK_SIZE for the key `key` (size or esp_size) of disk output `name`. */
+export function sizeError(
+  name: string,
+  key: "size" | "esp_size",
+  requested: number,
+  needed: number,
+  parts: string[],
+): StrataError {
+  const suggestion =
+    needed >= 1024 ** 3
+      ? `${Math.ceil(needed / 1024 ** 3 / 0.25) * 0.25}G`
+      : `${Math.ceil(needed / MIB / 16) * 16}M`;
+  return new StrataError(
+    "E_DISK_SIZE",
+    `disk output '${name}': ${key} ${formatMiB(requested)} is too small; it needs at least ${formatMiB(needed)} (${parts.join(", ")})`,
+    { hint: `set \`${key}: ${suggestion}\` or more, or leave \`${key}\` out` },
+  );
+}
+
+/** Where a flat root keeps the kernel and initramfs, as GRUB and the kernel packages expect. */
+export const flatBootPaths = (kernelVersion: string) => ({
+  linux: `/boot/vmlinuz-${kernelVersion}`,
+  initrd: `/boot/initrd.img-${kernelVersion}`,
+});
+
+export function planDisk(input: DiskPlanInput): DiskPlan {
+  const { disk: d, arch, name } = input;
+  const version = FIRST_VERSION;
+  const cmdline = kernelCmdline(d, arch, version);
+  const title = `${input.recipe} (strata version ${version})`;
+
+  const espBytes = d.boot === "uefi" ? parseSize(d.esp_size) : 0;
+  if (d.boot === "uefi" && espBytes < input.bootBytes + 16 * MIB) {
+    throw sizeError(name, "esp_size", espBytes, input.bootBytes + 16 * MIB, [
+      `kernel and initramfs ${formatMiB(input.bootBytes)}`,
+    ]);
+  }
+  const bootInData = d.boot === "bios" || d.root === "flat";
+  const content = input.contentBytes + (bootInData ? input.bootBytes : 0);
+  const dataMin = content + filesystemOverhead(d.filesystem, content);
+  const fixedBytes = 3 * MIB + espBytes;
+  const needed = fixedBytes + dataMin;
+  const requested =
+    d.size !== undefined
+      ? parseSize(d.size)
+      : needed + Math.max(256 * MIB, Math.ceil(dataMin * 0.25));
+  if (requested < needed) {
+    throw sizeError(name, "size", requested, needed, [
+      d.root === "flat" ? `root tree ${formatMiB(content)}` : `layers ${formatMiB(content)}`,
+      `${d.filesystem} overhead ${formatMiB(dataMin - content)}`,
+      ...(d.boot === "uefi" ? [`ESP ${formatMiB(espBytes)}`] : []),
+    ]);
+  }
+
+  const plan: DiskPlan = {
+    version,
+    cmdline,
+    title,
+    dataLabel: d.root === "flat" ? ROOT_LABEL : STORE_LABEL,
+    fixedBytes,
+    layout: layout(d, requested, espBytes),
+    dataFiles: [],
+    sidecar: {
+      format: DISK_SIDECAR_FORMAT,
+      arch: arch as DiskSidecar["arch"],
+      boot: d.boot,
+      table: d.table,
+      filesystem: d.filesystem,
+      root: d.root,
+      bytes: 0,
+      console: (consoles(d, arch).at(-1) ?? "ttyS0").split(",")[0] as string,
+      kernel: input.kernelVersion,
+      cmdline,
+    },
+  };
+  plan.sidecar.bytes = plan.layout.bytes;
+
+  if (d.boot === "uefi") {
+    const efiName = SYSTEMD_BOOT[arch as keyof typeof SYSTEMD_BOOT];
+    const entryId = `strata-${version}`;
+    const paths = { linux: `/strata/${version}/vmlinuz`, initrd: `/strata/${version}/initrd.img` };
+    plan.esp = {
+      bytes: espBytes,
+      files: [
+        { source: "efi", to: `/EFI/BOOT/${EFI_FALLBACK[arch as keyof typeof EFI_FALLBACK]}` },
+        { source: "efi", to: `/EFI/systemd/${efiName}` },
+        { source: "vmlinuz", to: paths.linux },
+        { source: "initrd", to: paths.initrd },
+      ],
+      texts: {
+        "/loader/loader.conf": loaderConf(entryId),
+        [`/loader/entries/${entryId}.conf`]: loaderEntry({
+          id: entryId,
+          title,
+          version: String(version),
+          ...paths,
+          options: cmdline,
+        }),
+      },
+    };
+  }
+  // A flat root is a classic root: its /boot holds the kernel and the initramfs. GRUB reads
+  // them from the data partition: the flat root's /boot, or the store's boot/N/.
+  const paths =
+    d.root === "flat"
+      ? flatBootPaths(input.kernelVersion)
+      : { linux: `/boot/${version}/vmlinuz`, initrd: `/boot/${version}/initrd.img` };
+  if (bootInData) {
+    plan.dataFiles = [
+      { source: "vmlinuz", to: paths.linux },
+      { source: "initrd", to: paths.initrd },
+    ];
+  }
+  if (d.boot === "bios") plan.grubConfig = grubConfig([{ title, ...paths, options: cmdline }]);
+  return plan;
+}
+
+/** The layout again for a data filesystem that came out larger than planned (btrfs). */
+export function replanForData(plan: DiskPlan, d: DiskOutput, dataBytes: number): Layout {
+  return layout(d, plan.fixedBytes + dataBytes, plan.esp?.bytes ?? 0);
+}

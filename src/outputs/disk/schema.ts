@@ -1,0 +1,37 @@
+/** The options of `type: disk` (see ./index.ts for what each one does). */
+import { z } from "zod";
+import { outputCommon, sizeField } from "../../recipe/fields.js";
+
+export const ROOT_MODES = ["immutable", "persistent", "flat"] as const;
+
+export const DiskOutput = z.strictObject({
+  type: z.literal("disk"),
+  ...outputCommon,
+  table: z.enum(["gpt", "mbr"]).default("gpt").describe("Partition table"),
+  boot: z
+    .enum(["uefi", "bios"])
+    .default("uefi")
+    .describe("Firmware: uefi (systemd-boot) or bios (GRUB, amd64 only)"),
+  filesystem: z
+    .enum(["ext4", "btrfs"])
+    .default("ext4")
+    .describe("Filesystem of the store (or, with root: flat, of the root)"),
+  root: z
+    .enum(ROOT_MODES)
+    .default("immutable")
+    .describe(
+      "immutable: layers + tmpfs upper; persistent: layers + upper on the store; flat: a classic writable root",
+    ),
+  size: sizeField
+    .optional()
+    .describe("Image size; default: what the layers need plus 25% and 256M"),
+  esp_size: sizeField.default("256M").describe("Size of the EFI system partition (uefi)"),
+  cmdline: z.string().default("").describe("Extra kernel command line"),
+  console: z
+    .array(z.string().regex(/^[A-Za-z0-9]+(,[0-9a-z]+)?$/, "a console such as ttyS0,115200"))
+    .optional()
+    .describe(
+      "Kernel consoles, the last one primary; default: the screen and the serial port (ttyS0 on amd64, ttyAMA0 on arm64)",
+    ),
+});
+export type DiskOutput = z.output<typeof DiskOutput>;

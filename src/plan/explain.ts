@@ -1,0 +1,31 @@
+/**
+ * Why a layer is not in the cache (mkosi's --explain): the cache's index records, per recipe
+ * and layer, the key and input manifest it was last built from; a miss diffs that manifest
+ * against the new one and names what changed.
+ */
+import { differences } from "../cache/canonical.js";
+
+export interface IndexRecord {
+  key: string;
+  manifest: unknown;
+}
+
+export function explainMiss(
+  previous: IndexRecord | undefined,
+  manifest: unknown,
+  key: string,
+  why: { forced: boolean; parentRebuilt?: string },
+): string {
+  if (why.forced) return "rebuilt: forced by --rebuild";
+  if (!previous) return "built: no earlier build of this layer is recorded in the cache";
+  if (previous.key === key) {
+    return why.parentRebuilt
+      ? `rebuilt: layer '${why.parentRebuilt}' below it is rebuilt`
+      : "built: its cached module was removed (cache gc?)";
+  }
+  const changed = differences(previous.manifest, manifest).filter((d) => !d.startsWith("parent "));
+  const parts: string[] = [];
+  if (why.parentRebuilt) parts.push(`layer '${why.parentRebuilt}' below it was rebuilt`);
+  if (changed.length > 0) parts.push(`changed: ${changed.join(", ")}`);
+  return `rebuilt: ${parts.join("; ") || "its inputs changed"}`;
+}
