@@ -14,8 +14,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BuildResult } from "../src/build/build.js";
-import { resolveSettings, sourcesLines } from "../src/build/context.js";
+import { resolveSettings } from "../src/build/context.js";
 import { loadRecipe } from "../src/recipe/load.js";
+import { plainMmdebstrap } from "./baseline.js";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
 const cli = join(root, "dist", "src", "cli.js");
@@ -49,30 +50,10 @@ const packages = recipe.layers.flatMap((l) => [
   ...l.steps.flatMap((s) => s.step.packages ?? []),
 ]);
 
-function plainMmdebstrap(): void {
+function plainMmdebstrapOnce(): void {
   const dir = mkdtempSync("/var/tmp/strata-bench-mm-");
   try {
-    execFileSync(
-      "unshare",
-      [
-        "--mount",
-        "--propagation",
-        "private",
-        "mmdebstrap",
-        "--mode=root",
-        "--variant=minbase",
-        "--quiet",
-        "--skip=download/empty",
-        `--include=${packages.join(",")}`,
-        '--aptopt=APT::Install-Recommends "false"',
-        `--setup-hook=mkdir -p "$1/var/cache/apt/archives" && mount --bind ${settings.aptArchives} "$1/var/cache/apt/archives"`,
-        `--customize-hook=umount "$1/var/cache/apt/archives"`,
-        settings.distro.suite,
-        join(dir, "root"),
-        ...sourcesLines(settings.distro),
-      ],
-      { stdio: "ignore" },
-    );
+    plainMmdebstrap(settings, packages, join(dir, "root"));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -89,7 +70,7 @@ for (let i = 0; i < runs; i++) {
   const cache = mkdtempSync("/var/tmp/strata-bench-cache-");
   const out = mkdtempSync("/var/tmp/strata-bench-out-");
   try {
-    base.push(seconds(plainMmdebstrap));
+    base.push(seconds(plainMmdebstrapOnce));
     cold.push(
       seconds(() => {
         peak = Math.max(peak, strata(cache, out).peakMemoryBytes);

@@ -55,3 +55,12 @@ export function loopDevicesFor(path: string): string[] {
 
 /** The shared layer cache of the integration tests (one bootstrap serves every test file). */
 export const TEST_CACHE = process.env.STRATA_TEST_CACHE ?? "/var/tmp/strata-test-cache";
+
+/** A cache entry made by hand (a one-byte module), for tests of what reads the cache. */
+export function fakeCacheEntry(cache: string, key: string, name: string): void {
+  const dir = join(cache, "layers", key);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "module.sqfs"), "x");
+  const meta = { key, name, digest: key, bytes: 1, created: "", seconds: 0, manifest: {} };
+  writeFileSync(join(dir, "meta.json"), JSON.stringify({ ...meta, packages: [] }));
+}

@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import type { CacheEntry } from "../cache/store.js";
+import type { CacheEntry, PackageRef } from "../cache/store.js";
 import { StrataError } from "../errors.js";
 import { isForeign } from "../host/binfmt.js";
 import { run } from "../host/run.js";
@@ -37,9 +37,10 @@ import { REPORT_FILE } from "../report/index.js";
 import { type LoadedRecipe, loadRecipe } from "../recipe/load.js";
 import { BuildContext, type BuildOptions, resolveSettings } from "./context.js";
 import { diffPackages, type PackageChanges } from "./dpkg.js";
-import { buildLayer, type StepTiming } from "./layer.js";
+import { type BuiltTree, buildLayerTree, type StepTiming } from "./layer.js";
 import { writeBuildReport } from "./report.js";
-import { mountStack } from "./stack.js";
+import { isUpToDate, outputKey, stampOutput } from "./output-stamps.js";
+import { type Lower, mountStack } from "./stack.js";
 
 export interface LayerResult {
   name: string;
@@ -68,6 +69,8 @@ export interface OutputResult {
   layer: string;
   path: string;
   bytes: number;
+  /** Kept from an earlier build: nothing it is made from changed */
+  cached: boolean;
   startedAt: number;
   seconds: number;
 }
@@ -145,7 +148,9 @@ const seconds = (since: number) => (Date.now() - since) / 1000;
 
 /**
  * Builds (or takes from the cache) the planned layers, parents first; with `only`, just those
- * layers (a stack). The caller holds the cache lock.
+ * layers (a stack). A built layer's module is packed while the layers above it are built on
+ * its tree. A failure still lets the layers already built finish packing, so the next build
+ * continues from the last good layer. The caller holds the cache lock.
  */
 export async function buildPlannedLayers(
   ctx: BuildContext,
@@ -156,35 +161,64 @@ export async function buildPlannedLayers(
   const t0 = options.startedAt ?? Date.now();
   const only = options.only ? new Set(options.only) : undefined;
   const index = ctx.cache.readIndex(p.recipe.recipe.name);
-  const entries = new Map<string, CacheEntry>();
-  const results: LayerResult[] = [];
-  const outputName = (i: number) => p.outputs[i]?.name ?? String(i);
+  const lowers = new Map<string, Lower>();
+  const packagesOf = new Map<string, readonly PackageRef[]>();
+  const done = new Map<string, Promise<{ entry: CacheEntry; steps: StepTiming[]; end: number }>>();
+  const started = new Map<string, number>();
+  const trees: BuiltTree[] = [];
 
-  for (const layer of p.layers) {
-    if (only && !only.has(layer.name)) continue;
-    const started = Date.now();
-    let entry = layer.cached;
-    let steps: StepTiming[] = [];
-    if (entry) {
-      ctx.cache.touch(layer.key);
-      reporter.info(`${layer.name}: cached (${layer.key.slice(0, 12)})`);
-    } else {
+  try {
+    for (const layer of p.layers) {
+      if (only && !only.has(layer.name)) continue;
+      started.set(layer.name, Date.now());
+      const cached = layer.cached;
+      if (cached) {
+        ctx.cache.touch(layer.key);
+        reporter.info(`${layer.name}: cached (${layer.key.slice(0, 12)})`);
+        lowers.set(layer.name, cached.module);
+        packagesOf.set(layer.name, cached.meta.packages);
+        done.set(layer.name, Promise.resolve({ entry: cached, steps: [], end: Date.now() }));
+        continue;
+      }
       if (options.explain) reporter.info(`${layer.name}: ${layer.reason}`);
-      const lowers = layer.chain.slice(0, -1).map((n) => entries.get(n) as CacheEntry);
-      layer.precondition?.(lowers.at(-1)?.meta.packages ?? []);
-      const built = await buildLayer(ctx, {
+      layer.precondition?.(layer.parent ? (packagesOf.get(layer.parent) ?? []) : []);
+      const tree = await buildLayerTree(ctx, {
         layer,
         key: layer.key,
         manifest: layer.manifest,
-        lowers,
+        lowers: layer.chain.slice(0, -1).map((n) => lowers.get(n) as Lower),
       });
-      entry = built.entry;
-      steps = built.steps;
-      reporter.done();
-      reporter.info(
-        `${layer.name}: built in ${seconds(started).toFixed(1)} s, ${(entry.meta.bytes / 1048576).toFixed(1)} MiB`,
-      );
+      trees.push(tree);
+      lowers.set(layer.name, { dir: tree.upper });
+      packagesOf.set(layer.name, tree.packages);
+      reporter.status(`${layer.name}: packing`);
+      const t = started.get(layer.name) as number;
+      const packed = tree.pack().then((entry) => {
+        reporter.info(
+          `${layer.name}: built in ${seconds(t).toFixed(1)} s, ${(entry.meta.bytes / 1048576).toFixed(1)} MiB`,
+        );
+        return { entry, steps: tree.steps, end: Date.now() };
+      });
+      packed.catch(() => {}); // awaited below; a failure elsewhere must not leave it unhandled
+      done.set(layer.name, packed);
     }
+    await Promise.all(done.values());
+  } catch (e) {
+    await Promise.allSettled(done.values());
+    throw e;
+  } finally {
+    for (const tree of trees) tree.remove();
+  }
+  reporter.done();
+
+  const entries = new Map<string, CacheEntry>();
+  const results: LayerResult[] = [];
+  const outputName = (i: number) => p.outputs[i]?.name ?? String(i);
+  for (const layer of p.layers) {
+    const pending = done.get(layer.name);
+    if (!pending) continue;
+    const { entry, steps, end } = await pending;
+    const t = started.get(layer.name) as number;
     entries.set(layer.name, entry);
     index[layer.name] = { key: layer.key, manifest: layer.manifest };
     const parentPackages = layer.parent ? (entries.get(layer.parent)?.meta.packages ?? []) : [];
@@ -196,8 +230,8 @@ export async function buildPlannedLayers(
       digest: `sha256:${entry.meta.digest}`,
       bytes: entry.meta.bytes,
       cached: layer.cached !== undefined,
-      startedAt: (started - t0) / 1000,
-      seconds: seconds(started),
+      startedAt: (t - t0) / 1000,
+      seconds: (end - t) / 1000,
       reason: layer.reason,
       packages: diffPackages(parentPackages, entry.meta.packages),
       steps,
@@ -283,7 +317,23 @@ async function writeOutput(
 ): Promise<OutputResult> {
   const started = Date.now();
   const target = join(out, o.file);
+  const key = outputKey(p, o);
+  const result = async (cached: boolean): Promise<OutputResult> => ({
+    type: o.output.type,
+    name: o.name,
+    layer: o.top,
+    path: target,
+    bytes: await bytesOf(target),
+    cached,
+    startedAt: (started - t0) / 1000,
+    seconds: seconds(started),
+  });
+  if (isUpToDate(out, o.file, key)) {
+    ctx.reporter.info(`output ${o.output.type}: ${target} is up to date`);
+    return result(true);
+  }
   ctx.reporter.status(`output ${o.output.type}: ${target}`);
+  stampOutput(out, o.file, undefined);
   const scratch = ctx.cache.workDir(`output-${o.output.type}`);
   try {
     const added = Object.fromEntries(
@@ -304,17 +354,10 @@ async function writeOutput(
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+  stampOutput(out, o.file, key);
   ctx.reporter.done();
   ctx.reporter.info(`output ${o.output.type}: ${target}`);
-  return {
-    type: o.output.type,
-    name: o.name,
-    layer: o.top,
-    path: target,
-    bytes: await bytesOf(target),
-    startedAt: (started - t0) / 1000,
-    seconds: seconds(started),
-  };
+  return result(false);
 }
 
 /** Loads the recipe, checks the host, takes the cache lock, runs `fn`, and always cleans up. */

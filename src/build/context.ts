@@ -17,7 +17,7 @@ import type { LoadedRecipe } from "../recipe/load.js";
 import type { Vars } from "../recipe/vars.js";
 
 /** Bumped whenever the bytes strata writes for the same inputs would change. */
-export const LAYER_FORMAT = "strata-layer/2";
+export const LAYER_FORMAT = "strata-layer/3";
 /** Timestamps inside layers (SOURCE_DATE_EPOCH), fixed so equal inputs give equal bytes. */
 export const DEFAULT_EPOCH = 1735689600;
 export const SQUASHFS = { compression: "zstd", level: 9 } as const;

@@ -1,12 +1,12 @@
 /**
  * Builds one layer. A bootstrap layer starts from mmdebstrap's directory; any other layer is a
- * fresh upper directory over the stacked modules of the layers below. The steps run one by one
- * in the sandbox; then the upper directory (only what this layer changed, whiteouts included)
- * is scrubbed, packed and moved into the cache in one rename.
+ * fresh upper directory over the stacked layers below. The steps run one by one in the
+ * sandbox; then the upper directory (only what this layer changed, whiteouts included) is
+ * scrubbed, and packed and moved into the cache in one rename when the caller says so.
  */
 import { cpSync, lstatSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CacheEntry, LayerMeta } from "../cache/store.js";
+import type { CacheEntry, LayerMeta, PackageRef } from "../cache/store.js";
 import { StrataError } from "../errors.js";
 import type { Namespace } from "../host/namespace.js";
 import { run, tail } from "../host/run.js";
@@ -22,7 +22,7 @@ import { readDpkgStatus } from "./dpkg.js";
 import { fileSha256, packSquashfs } from "./pack.js";
 import { PLACEHOLDERS, POLICY_RC_D, STAGE_IN_ROOT, sandboxArgv, sandboxEnv } from "./sandbox.js";
 import { scrubLayer } from "./scrub.js";
-import { mountStack } from "./stack.js";
+import { type Lower, mountStack } from "./stack.js";
 
 /** How often a package step tries again while another apt holds the shared cache's lock. */
 const LOCK_ATTEMPTS = 150;
@@ -39,8 +39,8 @@ export interface LayerJob {
   layer: ResolvedLayer;
   key: string;
   manifest: unknown;
-  /** Cache entries of the layers below, bottom first. */
-  lowers: CacheEntry[];
+  /** The layers below, bottom first: their modules, or trees still being packed. */
+  lowers: Lower[];
 }
 
 function exists(path: string): boolean {
@@ -155,10 +155,25 @@ async function runSteps(
   return timings;
 }
 
-export async function buildLayer(
-  ctx: BuildContext,
-  job: LayerJob,
-): Promise<{ entry: CacheEntry; steps: StepTiming[] }> {
+/** A layer's tree, built; its module is packed by `pack`. */
+export interface BuiltTree {
+  /** The layer's own changes (whiteouts included): a lower for the layers above until packed */
+  upper: string;
+  /** Every package installed once this layer is on the stack */
+  packages: PackageRef[];
+  steps: StepTiming[];
+  /** Packs the tree into the cache (mksquashfs, digest, atomic rename). */
+  pack(): Promise<CacheEntry>;
+  /** Removes the work directory; call once nothing uses `upper` any more. */
+  remove(): void;
+}
+
+/**
+ * Builds a layer's tree: a bootstrap, or a fresh upper directory over the stacked lowers with
+ * the steps run in the sandbox, then scrubbed. Packing is left to the caller, so that it can
+ * run while the next layer is built on `upper`.
+ */
+export async function buildLayerTree(ctx: BuildContext, job: LayerJob): Promise<BuiltTree> {
   const { settings, reporter, cache } = ctx;
   const started = Date.now();
   const ns = await ctx.namespace();
@@ -166,6 +181,7 @@ export async function buildLayer(
   ctx.prepareAptDirs();
 
   const work = cache.workDir(job.layer.name);
+  const remove = () => rmSync(work, { recursive: true, force: true });
   const stage = join(work, "stage");
   const entryDir = join(work, "entry");
   mkdirSync(stage, { recursive: true });
@@ -199,12 +215,10 @@ export async function buildLayer(
       ctx.aptListsFresh = true;
     } else {
       upper = join(work, "upper");
-      const stack = await mountStack(
-        ns,
-        job.lowers.map((l) => l.module),
-        join(work, "mnt"),
-        { upper, work: join(work, "ovl-work") },
-      );
+      const stack = await mountStack(ns, job.lowers, join(work, "mnt"), {
+        upper,
+        work: join(work, "ovl-work"),
+      });
       unmount = stack.unmount;
       root = stack.root;
     }
@@ -219,26 +233,29 @@ export async function buildLayer(
       unmount = undefined;
     }
     scrubLayer(upper, placeholders);
-    reporter.status(`${job.layer.name}: packing`);
-    const packStarted = Date.now();
-    const module = join(entryDir, "module.sqfs");
-    await packSquashfs(upper, module, settings.epoch, (l) => reporter.detail(l));
-    steps.push({ label: "pack (mksquashfs)", seconds: (Date.now() - packStarted) / 1000 });
-    const meta: LayerMeta = {
-      key: job.key,
-      name: job.layer.name,
-      digest: await fileSha256(module),
-      bytes: statSync(module).size,
-      created: new Date().toISOString(),
-      seconds: (Date.now() - started) / 1000,
-      manifest: job.manifest,
-      packages,
+    const pack = async (): Promise<CacheEntry> => {
+      const packStarted = Date.now();
+      const module = join(entryDir, "module.sqfs");
+      await packSquashfs(upper, module, settings.epoch, (l) => reporter.detail(l));
+      steps.push({ label: "pack (mksquashfs)", seconds: (Date.now() - packStarted) / 1000 });
+      const meta: LayerMeta = {
+        key: job.key,
+        name: job.layer.name,
+        digest: await fileSha256(module),
+        bytes: statSync(module).size,
+        created: new Date().toISOString(),
+        seconds: (Date.now() - started) / 1000,
+        manifest: job.manifest,
+        packages,
+      };
+      writeFileSync(join(entryDir, "meta.json"), `${JSON.stringify(meta, null, 2)}\n`);
+      return cache.commit(job.key, entryDir);
     };
-    writeFileSync(join(entryDir, "meta.json"), `${JSON.stringify(meta, null, 2)}\n`);
-    return { entry: cache.commit(job.key, entryDir), steps };
-  } finally {
+    return { upper, packages, steps, pack, remove };
+  } catch (e) {
     if (unmount) await unmount();
-    rmSync(work, { recursive: true, force: true });
+    remove();
+    throw e;
   }
 }
 

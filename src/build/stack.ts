@@ -12,6 +12,13 @@ import { run } from "../host/run.js";
 // uuid=off: no random uuid xattr on the upper directory, which would make equal layers differ.
 export const OVERLAY_OPTIONS = "redirect_dir=off,index=off,metacopy=off,xino=off,uuid=off";
 
+/**
+ * Mounted without CAP_DAC_READ_SEARCH, overlayfs cannot encode file handles, so a copied-up
+ * file's `trusted.overlay.origin` is empty instead of the lower file's handle (its inode
+ * number, random for a directory lower): equal layers stay equal whatever they were built on.
+ */
+export const NO_FILE_HANDLES = ["--bounding-set", "-dac_read_search", "--"];
+
 export interface MountedStack {
   /** The stacked root, as a path inside the namespace. */
   root: string;
@@ -20,10 +27,17 @@ export interface MountedStack {
 
 export type Upper = { upper: string; work: string } | "tmpfs" | "none";
 
+/**
+ * A lower layer: a squashfs module, or a directory holding a layer's own changes (a layer
+ * built in this run whose module is still being packed; overlayfs reads its whiteouts and
+ * opaque directories as it would the module's).
+ */
+export type Lower = string | { dir: string };
+
 /** Mounts `modules` (bottom first) under `dir`; unmounts what it mounted if anything fails. */
 export async function mountStack(
   ns: Namespace,
-  modules: readonly string[],
+  modules: readonly Lower[],
   dir: string,
   upper: Upper,
 ): Promise<MountedStack> {
@@ -35,6 +49,10 @@ export async function mountStack(
   try {
     const lowers: string[] = [];
     for (const [i, module] of modules.entries()) {
+      if (typeof module !== "string") {
+        lowers.unshift(module.dir);
+        continue;
+      }
       const at = join(dir, "lower", String(i + 1).padStart(2, "0"));
       mkdirSync(at, { recursive: true });
       await run("mount", ["-t", "squashfs", "-o", "loop,ro", module, at], { ns });
@@ -61,7 +79,11 @@ export async function mountStack(
     const options = [`lowerdir=${lowers.join(":")}`];
     if (up) options.push(`upperdir=${up.upper}`, `workdir=${up.work}`);
     options.push(OVERLAY_OPTIONS);
-    await run("mount", ["-t", "overlay", "-o", options.join(","), "strata", merged], { ns });
+    await run(
+      "setpriv",
+      [...NO_FILE_HANDLES, "mount", "-t", "overlay", "-o", options.join(","), "strata", merged],
+      { ns },
+    );
     mounted.push(merged);
     return { root: merged, unmount };
   } catch (e) {

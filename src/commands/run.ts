@@ -7,8 +7,9 @@
  */
 import { statSync } from "node:fs";
 import { constants } from "node:os";
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import { build } from "../build/build.js";
+import { stampOutput } from "../build/output-stamps.js";
 import type { BuildOptions } from "../build/context.js";
 import { defaultReporter, type Reporter } from "../progress.js";
 import { loadRecipe } from "../recipe/load.js";
@@ -69,6 +70,8 @@ async function resolveImage(
 export async function runImage(target: string, options: RunOptions = {}): Promise<number> {
   const reporter = options.reporter ?? defaultReporter(process.stderr, options.verbose);
   const image = await resolveImage(target, options, reporter);
+  // A guest that boots the image itself changes it: the next build must write it again.
+  if (options.inPlace) stampOutput(dirname(image.path), basename(image.path), undefined);
   const launch = await prepareLaunch(
     {
       image: image.path,

@@ -10,9 +10,6 @@ import type { PlannedStep } from "../recipe/graph.js";
 import type { SemanticProblem } from "../recipe/verify.js";
 import type { Vars } from "../recipe/vars.js";
 
-/** Kept here for the build's older imports; new code imports it from host/shell.ts. */
-export { q } from "../host/shell.js";
-
 export interface ShOptions {
   env?: Record<string, string>;
   /** Files to put beside the script, visible under /run/strata/ in the root. */

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { rmSync } from "node:fs";
-import { mountStack, OVERLAY_OPTIONS } from "../../src/build/stack.js";
+import { mountStack, NO_FILE_HANDLES, OVERLAY_OPTIONS } from "../../src/build/stack.js";
 import type { StrataError } from "../../src/errors.js";
 import { FakeRunner } from "../../src/host/fake-runner.js";
 import type { Namespace } from "../../src/host/namespace.js";
@@ -38,7 +38,7 @@ describe("mountStack", () => {
       `mount -t squashfs -o loop,ro /c/sys.sqfs ${dir}/lower/02`,
       `mount -t tmpfs -o mode=0755 strata-upper ${dir}/tmpfs`,
       `mkdir -p ${dir}/tmpfs/upper ${dir}/tmpfs/work`,
-      `mount -t overlay -o lowerdir=${dir}/lower/02:${dir}/lower/01,upperdir=${dir}/tmpfs/upper,workdir=${dir}/tmpfs/work,${OVERLAY_OPTIONS} strata ${dir}/merged`,
+      `setpriv ${NO_FILE_HANDLES.join(" ")} mount -t overlay -o lowerdir=${dir}/lower/02:${dir}/lower/01,upperdir=${dir}/tmpfs/upper,workdir=${dir}/tmpfs/work,${OVERLAY_OPTIONS} strata ${dir}/merged`,
     ]);
     for (const call of fake.calls) assert.deepEqual(call.argv, ns.wrap(call.command));
 
@@ -76,7 +76,7 @@ describe("mountStack", () => {
 
   it("unmounts what it mounted, in reverse, when a later mount fails", async () => {
     const dir = freshDir();
-    const fake = new FakeRunner().on(/^mount -t overlay /, {
+    const fake = new FakeRunner().on(/^setpriv .* mount -t overlay /, {
       exitCode: 32,
       output: "mount: wrong fs type\n",
     });
@@ -85,7 +85,7 @@ describe("mountStack", () => {
         mountStack(ns, ["/c/a.sqfs", "/c/b.sqfs"], dir, "tmpfs"),
         (e: StrataError) =>
           e.code === "E_COMMAND_FAILED" &&
-          /exit code 32: mount -t overlay/.test(e.message) &&
+          /exit code 32: setpriv .* mount -t overlay/.test(e.message) &&
           /wrong fs type$/.test(e.message),
       ),
     );

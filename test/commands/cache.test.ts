@@ -4,7 +4,7 @@
  * the rest.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { resolveSettings } from "../../src/build/context.js";
@@ -13,15 +13,7 @@ import { Cache } from "../../src/cache/store.js";
 import { cacheGc } from "../../src/commands/cache.js";
 import { plan } from "../../src/plan/plan.js";
 import { loadRecipe } from "../../src/recipe/load.js";
-import { ROOT, tempDir } from "../helpers.js";
-
-function fakeEntry(cache: string, key: string, name: string): void {
-  const dir = join(cache, "layers", key);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "module.sqfs"), "x");
-  const meta = { key, name, digest: key, bytes: 1, created: "", seconds: 0, manifest: {} };
-  writeFileSync(join(dir, "meta.json"), JSON.stringify({ ...meta, packages: [] }));
-}
+import { ROOT, tempDir, fakeCacheEntry } from "../helpers.js";
 
 describe("cache gc", () => {
   const cache = tempDir("strata-cache-");
@@ -43,8 +35,8 @@ describe("cache gc", () => {
     const base = planned.layers.find((l) => l.name === "base");
     assert.equal(boot[0]?.manifest.parent, base?.key);
     assert.equal(boot[0]?.key, digestOf(boot[0]?.manifest));
-    for (const l of planned.layers) fakeEntry(cache, l.key, l.name);
-    fakeEntry(cache, "f".repeat(64), "stale");
+    for (const l of planned.layers) fakeCacheEntry(cache, l.key, l.name);
+    fakeCacheEntry(cache, "f".repeat(64), "stale");
 
     const result = await cacheGc({ recipes: [path], cacheDir: cache });
     assert.deepEqual(

@@ -16,6 +16,7 @@ import {
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BuildResult } from "../../src/build/build.js";
+import { BuildReport } from "../../src/report/schema.js";
 import { cli, mountsUnder, needsRoot, ROOT, tempDir } from "../helpers.js";
 
 const listModule = (file: string) =>
@@ -65,7 +66,11 @@ describe("build examples/minimal", { skip: needsRoot }, () => {
       ["01-base.sqfs", "02-system.sqfs"],
     );
     const tree = join(out, "system");
-    assert.deepEqual(first.outputs, [{ type: "dir", layer: "system", path: tree }]);
+    assert.deepEqual(
+      first.outputs.map((o) => [o.type, o.layer, o.path]),
+      [["dir", "system", tree]],
+    );
+    assert.ok((first.outputs[0]?.bytes ?? 0) > 10 << 20, "the tree's bytes are measured");
 
     // What each layer put there is in the merged tree...
     assert.equal(readFileSync(join(tree, "etc/hostname"), "utf8"), "minimal\n");
@@ -138,6 +143,89 @@ describe("build examples/minimal", { skip: needsRoot }, () => {
     assert.match(r.stderr, /base: cached/);
     assert.match(r.stderr, /system: rebuilt: changed: steps\[2\]\.write\.content changed/);
     assert.equal(readFileSync(join(out, "system/etc/motd"), "utf8"), "Changed.\n");
+    // The dir output was updated in place; it equals a tree copied whole from the same layers.
+    const fresh = tempDir("strata-out-");
+    const again = cli([
+      "build",
+      join(ROOT, "examples/minimal"),
+      "--cache-dir",
+      cache,
+      "--out",
+      fresh,
+      "--set",
+      "motd=Changed.",
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    const listing = (dir: string) =>
+      execFileSync(
+        "sh",
+        [
+          "-c",
+          'cd "$1" && find . -printf "%p %y %m %U %G %s %l\\n" | sort && find . -type f -exec sha256sum {} + | sort',
+          "sh",
+          dir,
+        ],
+        { encoding: "utf8", maxBuffer: 256 << 20 },
+      );
+    assert.equal(listing(join(out, "system")), listing(join(fresh, "system")));
+    rmSync(fresh, { recursive: true, force: true });
+  });
+
+  it("plans before building: `strata plan` says what a build would do and why, and builds nothing", () => {
+    const args = [join(ROOT, "examples/minimal"), "--cache-dir", cache, "--set", "motd=Planned."];
+    const r = cli(["plan", ...args, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const p = JSON.parse(r.stdout);
+    assert.deepEqual(
+      p.layers.map((l: { name: string; cached: boolean }) => [l.name, l.cached]),
+      [
+        ["base", true],
+        ["system", false],
+      ],
+    );
+    assert.match(p.layers[1].reason, /changed: steps\[2\]\.write\.content changed/);
+    assert.equal(p.toBuild, 1);
+    assert.deepEqual(
+      p.outputs.map((o: { type: string; file: string; stack: string[] }) => [
+        o.type,
+        o.file,
+        o.stack,
+      ]),
+      [["dir", "system", ["base", "system"]]],
+    );
+    const text = cli(["plan", ...args]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^cached base /m);
+    assert.match(text.stdout, /^build {2}system on base /m);
+    assert.match(text.stdout, /^1 of 2 layers to build$/m);
+    // Planning built nothing: the same plan still has its layer to build.
+    assert.equal(JSON.parse(cli(["plan", ...args, "--json"]).stdout).toBuild, 1);
+  });
+
+  it("records the build in report.json and, when asked, in a self-contained HTML page", () => {
+    const html = join(tempDir("strata-report-"), "build.html");
+    const r = build(join(ROOT, "examples/minimal"), "--set", "motd=Reported.", "--report", html);
+    assert.equal(r.report, join(out, "report.json"));
+    const report = BuildReport.parse(JSON.parse(readFileSync(r.report, "utf8")));
+    assert.deepEqual(
+      report.layers.map((l) => [l.name, l.status, l.origin]),
+      [
+        ["base", "cached", "recipe"],
+        ["system", "built", "recipe"],
+      ],
+    );
+    const steps = report.layers[1]?.steps.map((s) => s.label) ?? [];
+    assert.ok(steps.includes("layers[1].steps[1] (write: /etc/motd)"), steps.join(", "));
+    assert.equal(steps.at(-1), "pack (mksquashfs)");
+    assert.ok(report.layers[1]?.packages.added.some((p) => p.name === "iproute2"));
+    assert.deepEqual(
+      report.outputs.map((o) => [o.type, o.name, o.layer]),
+      [["dir", "system", "system"]],
+    );
+    const page = readFileSync(html, "utf8");
+    assert.match(page, /<svg[^>]*>[\s\S]*<\/svg>/);
+    assert.doesNotMatch(page, /<(script|link|img)[^>]+(src|href)=["']?https?:/);
+    rmSync(join(html, ".."), { recursive: true, force: true });
   });
 
   it("rebuilds everything above a changed base", () => {

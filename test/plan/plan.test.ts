@@ -3,22 +3,14 @@
  * outputs add, each output's stack, what is cached, and why the rest would be built.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { resolveSettings } from "../../src/build/context.js";
 import { Cache } from "../../src/cache/store.js";
 import { plan, resolvePlanLayers } from "../../src/plan/plan.js";
 import { loadRecipe } from "../../src/recipe/load.js";
-import { ROOT, tempDir, writeRecipe } from "../helpers.js";
-
-function fakeEntry(cache: string, key: string, name: string): void {
-  const dir = join(cache, "layers", key);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "module.sqfs"), "x");
-  const meta = { key, name, digest: key, bytes: 1, created: "", seconds: 0, manifest: {} };
-  writeFileSync(join(dir, "meta.json"), JSON.stringify({ ...meta, packages: [] }));
-}
+import { ROOT, tempDir, writeRecipe, fakeCacheEntry } from "../helpers.js";
 
 const TWO_DISKS = `name: two
 layers:
@@ -74,7 +66,7 @@ describe("build plan", () => {
 
     // base cached: system and the boot layer sit on it, both still to build.
     const base = first.layers.find((l) => l.name === "base");
-    fakeEntry(cache, base?.key as string, "base");
+    fakeCacheEntry(cache, base?.key as string, "base");
     const second = await plan(recipe, settings, new Cache(cache));
     assert.deepEqual(
       second.layers.map((l) => [l.name, l.cached !== undefined]),
@@ -87,7 +79,7 @@ describe("build plan", () => {
     assert.equal(second.layers[0]?.reason, "cached");
 
     // --rebuild base: everything on it is rebuilt too, cached or not.
-    for (const l of second.layers) fakeEntry(cache, l.key, l.name);
+    for (const l of second.layers) fakeCacheEntry(cache, l.key, l.name);
     const forced = await plan(recipe, settings, new Cache(cache), { rebuild: ["base"] });
     assert.deepEqual(
       forced.layers.map((l) => [l.name, l.cached !== undefined, l.reason]),

@@ -2,25 +2,81 @@
  * `type: dir`: the merged root filesystem of the output's layer stack as a directory tree
  * (`<out>/<name>/`), with owners, modes, device nodes and extended attributes preserved.
  * What an upper layer deleted is absent, as in the running system.
+ *
+ * A rebuild updates the tree in place when it can (./sync.ts): only the paths of the layers
+ * that changed since the tree was written are touched. `.<name>.layers.json` beside the tree
+ * records the layers it holds; without it (or when an old layer's module is gone from the
+ * cache) the tree is copied whole.
  */
-import { renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import type { OutputPlugin } from "../types.js";
+import { existsSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { run } from "../../host/run.js";
+import type { OutputInput, OutputPlugin, StackView } from "../types.js";
 import { DirOutput } from "./schema.js";
+import { syncDirOutput } from "./sync.js";
+
+interface TreeState {
+  layers: { key: string; module: string }[];
+}
+
+const statePath = (target: string) => join(dirname(target), `.${basename(target)}.layers.json`);
+
+function readState(target: string): TreeState | undefined {
+  try {
+    const state = JSON.parse(readFileSync(statePath(target), "utf8")) as TreeState;
+    return lstatSync(target).isDirectory() ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The modules that differ between the tree's layers and the stack's, when an update can work. */
+export function changedModules(previous: TreeState, stack: StackView): string[] | undefined {
+  const now = stack.layers;
+  let common = 0;
+  while (common < previous.layers.length && previous.layers[common]?.key === now[common]?.key)
+    common++;
+  if (common === 0) return undefined;
+  const changed = [
+    ...previous.layers.slice(common).map((l) => l.module),
+    ...now.slice(common).map((l) => l.module),
+  ];
+  return changed.every((m) => existsSync(m)) ? changed : undefined;
+}
+
+async function copyWhole({ env, stack, target, scratch }: OutputInput<DirOutput>): Promise<void> {
+  const tree = join(scratch, "tree");
+  await stack.withRoot((root) =>
+    env.run("cp", ["-a", `${root.nsPath}/.`, `${tree}/`], {
+      onLine: (l) => env.reporter.detail(l),
+    }),
+  );
+  rmSync(target, { recursive: true, force: true });
+  renameSync(tree, target);
+}
 
 export const dirOutput: OutputPlugin<DirOutput> = {
   type: "dir",
   schema: DirOutput,
-  tools: () => ["mount"],
+  tools: () => ["mount", "unsquashfs", "tar"],
   fileName: (_o, name) => name,
-  async write({ env, stack, target, scratch }) {
-    const tree = join(scratch, "tree");
-    await stack.withRoot((root) =>
-      env.run("cp", ["-a", `${root.nsPath}/.`, `${tree}/`], {
-        onLine: (l) => env.reporter.detail(l),
-      }),
-    );
-    rmSync(target, { recursive: true, force: true });
-    renameSync(tree, target);
+  async write(input) {
+    const { stack, target, scratch, env } = input;
+    const previous = readState(target);
+    const changed = previous && changedModules(previous, stack);
+    // Until the tree is complete again it records nothing: an interrupted update copies whole.
+    rmSync(statePath(target), { force: true });
+    if (changed) {
+      const { paths } = await stack.withRoot((root) =>
+        syncDirOutput({ target, merged: root.path, changedModules: changed, run, scratch }),
+      );
+      env.reporter.detail(`${paths} paths updated in place`);
+    } else {
+      await copyWhole(input);
+    }
+    const state: TreeState = {
+      layers: stack.layers.map((l) => ({ key: l.key, module: l.module })),
+    };
+    writeFileSync(statePath(target), `${JSON.stringify(state, null, 2)}\n`);
   },
 };
