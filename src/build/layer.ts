@@ -233,6 +233,11 @@ export async function buildLayerTree(ctx: BuildContext, job: LayerJob): Promise<
       unmount = undefined;
     }
     scrubLayer(upper, placeholders);
+    // Every timestamp as the module will have it (mksquashfs -all-time), so a layer built on
+    // this tree before it is packed sees what it would see on the module (fc-cache, .pyc...).
+    await run("find", [upper, "-exec", "touch", "-h", "-d", `@${settings.epoch}`, "{}", "+"], {
+      ns,
+    });
     const pack = async (): Promise<CacheEntry> => {
       const packStarted = Date.now();
       const module = join(entryDir, "module.sqfs");
