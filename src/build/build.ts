@@ -156,7 +156,7 @@ export async function buildPlannedLayers(
   ctx: BuildContext,
   p: BuildPlan,
   options: { explain?: boolean; startedAt?: number; only?: readonly string[] } = {},
-): Promise<{ entries: Map<string, CacheEntry>; results: LayerResult[] }> {
+): Promise<BuiltLayers> {
   const { reporter } = ctx;
   const t0 = options.startedAt ?? Date.now();
   const only = options.only ? new Set(options.only) : undefined;
@@ -165,7 +165,7 @@ export async function buildPlannedLayers(
   const packagesOf = new Map<string, readonly PackageRef[]>();
   const done = new Map<string, Promise<{ entry: CacheEntry; steps: StepTiming[]; end: number }>>();
   const started = new Map<string, number>();
-  const trees: BuiltTree[] = [];
+  const trees = new Map<string, BuiltTree>();
 
   try {
     for (const layer of p.layers) {
@@ -188,7 +188,7 @@ export async function buildPlannedLayers(
         manifest: layer.manifest,
         lowers: layer.chain.slice(0, -1).map((n) => lowers.get(n) as Lower),
       });
-      trees.push(tree);
+      trees.set(layer.name, tree);
       lowers.set(layer.name, { dir: tree.upper });
       packagesOf.set(layer.name, tree.packages);
       reporter.status(`${layer.name}: packing`);
@@ -205,11 +205,25 @@ export async function buildPlannedLayers(
     await Promise.all(done.values());
   } catch (e) {
     await Promise.allSettled(done.values());
+    for (const tree of trees.values()) tree.remove();
     throw e;
-  } finally {
-    for (const tree of trees) tree.remove();
   }
   reporter.done();
+  // A bootstrapped tree is a whole root that an output may take instead of copying its
+  // module (see StackView.takeBaseTree); the build's other trees go now.
+  const bases = new Map<string, BuiltTree>();
+  for (const [name, tree] of trees) {
+    if (p.layers.find((l) => l.name === name)?.spec.bootstrap) bases.set(name, tree);
+    else tree.remove();
+  }
+  // Once the outputs are written: what was not moved away goes (a taken tree is its taker's
+  // until then).
+  const release = () => {
+    for (const tree of bases.values()) tree.remove();
+    bases.clear();
+  };
+  ctx.cleanups.push("remove the bootstrapped trees", release);
+  const given = new Set<string>();
 
   const entries = new Map<string, CacheEntry>();
   const results: LayerResult[] = [];
@@ -241,7 +255,21 @@ export async function buildPlannedLayers(
     });
   }
   ctx.cache.writeIndex(p.recipe.recipe.name, index);
-  return { entries, results };
+  const takeBase = (name: string) => {
+    if (given.has(name)) return undefined;
+    given.add(name);
+    return bases.get(name)?.upper;
+  };
+  return { entries, results, takeBase, release };
+}
+
+export interface BuiltLayers {
+  entries: Map<string, CacheEntry>;
+  results: LayerResult[];
+  /** The tree of a layer bootstrapped in this run, given away once (see StackView). */
+  takeBase(name: string): string | undefined;
+  /** Removes the trees nobody took. */
+  release(): void;
 }
 
 /** `01-base.sqfs`: the module's name in the output directory, numbered by depth. */
@@ -251,11 +279,12 @@ const moduleFile = (layer: PlannedLayer) =>
 /** A read-only view of `names` (a stack, bottom first) for an output. */
 function stackView(
   ctx: BuildContext,
-  entries: ReadonlyMap<string, CacheEntry>,
+  built: BuiltLayers,
   p: BuildPlan,
   names: readonly string[],
   scratch: string,
 ): StackView {
+  const { entries } = built;
   const layers: StackLayer[] = layersOf(p, names).map((l) => {
     const e = entries.get(l.name) as CacheEntry;
     return {
@@ -270,6 +299,7 @@ function stackView(
   let mounts = 0;
   return {
     layers,
+    takeBaseTree: () => built.takeBase(names[0] as string),
     async withRoot(fn) {
       const ns = await ctx.namespace();
       const dir = join(scratch, `mnt-${names.at(-1)}-${mounts++}`);
@@ -311,7 +341,7 @@ async function writeOutput(
   ctx: BuildContext,
   p: BuildPlan,
   o: PlannedOutput,
-  entries: ReadonlyMap<string, CacheEntry>,
+  built: BuiltLayers,
   out: string,
   t0: number,
 ): Promise<OutputResult> {
@@ -339,7 +369,7 @@ async function writeOutput(
     const added = Object.fromEntries(
       Object.entries(o.added).map(([role, names]) => [
         role,
-        stackView(ctx, entries, p, names, scratch),
+        stackView(ctx, built, p, names, scratch),
       ]),
     );
     await outputPlugin(o.output).write({
@@ -347,7 +377,7 @@ async function writeOutput(
       name: o.name,
       target,
       scratch,
-      stack: stackView(ctx, entries, p, o.stack, scratch),
+      stack: stackView(ctx, built, p, o.stack, scratch),
       added,
       env: outputEnv(ctx),
     });
@@ -406,10 +436,8 @@ export async function build(
     () => prepareOutDir(out),
     async (ctx, recipe) => {
       const p = await plan(recipe, ctx.settings, ctx.cache, options);
-      const { entries, results } = await buildPlannedLayers(ctx, p, {
-        explain: options.explain,
-        startedAt: t0,
-      });
+      const built = await buildPlannedLayers(ctx, p, { explain: options.explain, startedAt: t0 });
+      const { entries, results } = built;
       for (const r of results)
         if (r.file) placeModule(entries.get(r.name) as CacheEntry, join(out, r.file));
       // Modules of layers that are no longer in the recipe would mislead whoever reads the directory.
@@ -418,7 +446,8 @@ export async function build(
         if (/^\d\d-.+\.sqfs$/.test(f) && !files.has(f)) rmSync(join(out, f));
 
       const outputs: OutputResult[] = [];
-      for (const o of p.outputs) outputs.push(await writeOutput(ctx, p, o, entries, out, t0));
+      for (const o of p.outputs) outputs.push(await writeOutput(ctx, p, o, built, out, t0));
+      built.release();
 
       const manifestPath = join(out, "manifest.json");
       writeJson(manifestPath, {

@@ -41,6 +41,12 @@ export interface StackView {
   readonly layers: readonly StackLayer[];
   /** Mounts the stack (read-only overlayfs of its modules) while `fn` runs. */
   withRoot<T>(fn: (root: MountedRoot) => Promise<T>): Promise<T>;
+  /**
+   * The bottom layer as a plain directory tree that this build bootstrapped and no longer
+   * needs (the same files as its module: timestamps, owners, modes, xattrs), given away once:
+   * the caller owns it and may rename it into place. Undefined when there is none to give.
+   */
+  takeBaseTree(): string | undefined;
 }
 
 /** What an output may use of the build: no cache, no namespace, no other output. */

@@ -6,7 +6,8 @@
  * A rebuild updates the tree in place when it can (./sync.ts): only the paths of the layers
  * that changed since the tree was written are touched. `.<name>.layers.json` beside the tree
  * records the layers it holds; without it (or when an old layer's module is gone from the
- * cache) the tree is copied whole.
+ * cache) the tree is copied whole, or, when the build has just bootstrapped the bottom layer,
+ * that layer's tree is moved into place and the layers above it are added in place.
  */
 import { existsSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -55,6 +56,22 @@ async function copyWhole({ env, stack, target, scratch }: OutputInput<DirOutput>
   renameSync(tree, target);
 }
 
+/**
+ * Puts the build's own tree of the bottom layer in place of the output, when the build has one
+ * to give and it can be moved there: the layers above are then added as an update in place.
+ */
+function adoptBase({ stack, target }: OutputInput<DirOutput>): boolean {
+  const tree = stack.takeBaseTree();
+  if (!tree) return false;
+  rmSync(target, { recursive: true, force: true });
+  try {
+    renameSync(tree, target);
+    return true;
+  } catch {
+    return false; // another filesystem: the build removes the tree, the output copies
+  }
+}
+
 export const dirOutput: OutputPlugin<DirOutput> = {
   type: "dir",
   schema: DirOutput,
@@ -63,9 +80,11 @@ export const dirOutput: OutputPlugin<DirOutput> = {
   async write(input) {
     const { stack, target, scratch, env } = input;
     const previous = readState(target);
-    const changed = previous && changedModules(previous, stack);
+    let changed = previous && changedModules(previous, stack);
     // Until the tree is complete again it records nothing: an interrupted update copies whole.
     rmSync(statePath(target), { force: true });
+    // The bottom layer's own tree in place: what is left to add are the layers above it.
+    if (!changed && adoptBase(input)) changed = stack.layers.slice(1).map((l) => l.module);
     if (changed) {
       const { paths } = await stack.withRoot((root) =>
         syncDirOutput({ target, merged: root.path, changedModules: changed, run, scratch }),
