@@ -3,7 +3,6 @@
  * The `strata` command. The only place that prints results and errors and sets the exit code;
  * everything else is a library call (see index.ts).
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { build } from "./build/build.js";
 import { cacheGc, cacheList } from "./commands/cache.js";
@@ -17,10 +16,7 @@ import { formatProblem, StrataError } from "./errors.js";
 import { handleSignals } from "./host/cleanups.js";
 import { parseSize } from "./recipe/size.js";
 import { parseSetArgs } from "./recipe/vars.js";
-
-const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-  version: string;
-};
+import { STRATA_VERSION } from "./version.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
@@ -68,7 +64,7 @@ function reportError(e: unknown, json: boolean): number {
 const program = new Command()
   .name("strata")
   .description("Build bootable, updatable Debian systems from a recipe of stacked, cached layers.")
-  .version(pkg.version)
+  .version(STRATA_VERSION)
   .showHelpAfterError()
   .exitOverride();
 

@@ -2,16 +2,9 @@
  * The build's result as the report (src/report/): report.json always, in the output
  * directory, and the HTML page when asked (--report FILE.html).
  */
-import { readFileSync } from "node:fs";
 import { type BuildReport, REPORT_FORMAT, writeReport } from "../report/index.js";
+import { STRATA_VERSION } from "../version.js";
 import type { BuildResult } from "./build.js";
-
-const version = (): string =>
-  (
-    JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-      version: string;
-    }
-  ).version;
 
 export function toReport(
   result: BuildResult,
@@ -24,7 +17,7 @@ export function toReport(
     distro: { suite: distro.suite, arch: distro.arch },
     startTime: result.started,
     seconds: result.seconds,
-    strataVersion: version(),
+    strataVersion: STRATA_VERSION,
     layers: result.layers.map((l) => ({
       name: l.name,
       parent: l.parent,

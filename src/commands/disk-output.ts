@@ -11,8 +11,6 @@ import { outputName as nameOf } from "../recipe/outputs.js";
 export interface DiskOutputChoice {
   /** Index among the recipe's outputs. */
   index: number;
-  /** Index among its disk outputs. */
-  diskIndex: number;
   name: string;
 }
 
@@ -24,7 +22,7 @@ export function pickDiskOutput(recipe: LoadedRecipe, name?: string): DiskOutputC
   const disks = recipe.recipe.outputs
     .map((o, index) => ({ type: o.type, index, name: outputName(recipe, index) }))
     .filter((o) => o.type === "disk")
-    .map((o, diskIndex) => ({ index: o.index, diskIndex, name: o.name }));
+    .map((o) => ({ index: o.index, name: o.name }));
   if (disks.length === 0) {
     throw new StrataError("E_USAGE", `recipe '${recipe.recipe.name}' has no disk output to boot`, {
       hint: "add one, e.g. outputs: [{ type: disk, boot: uefi, root: immutable }]",
@@ -46,7 +44,7 @@ export function pickDiskOutput(recipe: LoadedRecipe, name?: string): DiskOutputC
 
 /** The built image of the chosen output. */
 export function builtImage(result: BuildResult, choice: DiskOutputChoice): string {
-  const built = result.outputs.filter((o) => o.type === "disk")[choice.diskIndex];
+  const built = result.outputs.find((o) => o.type === "disk" && o.name === choice.name);
   if (!built) {
     throw new StrataError(
       "E_OUTPUT",

@@ -55,6 +55,22 @@ describe("build examples/minimal", { skip: needsRoot }, () => {
     return JSON.parse(r.stdout) as BuildResult;
   };
   const cachedFlags = (r: BuildResult) => r.layers.map((l) => [l.name, l.cached]);
+  /** `tree` equals the dir output a build of the same layers into a fresh directory copies whole. */
+  const assertSameAsWholeCopy = (tree: string, ...args: string[]) => {
+    const fresh = tempDir("strata-out-");
+    const r = cli([
+      "build",
+      join(ROOT, "examples/minimal"),
+      "--cache-dir",
+      cache,
+      "--out",
+      fresh,
+      ...args,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(treeListing(tree), treeListing(join(fresh, "system")));
+    rmSync(fresh, { recursive: true, force: true });
+  };
 
   before(() => {
     cache = tempDir("strata-cache-");
@@ -87,18 +103,7 @@ describe("build examples/minimal", { skip: needsRoot }, () => {
     assert.ok((first.outputs[0]?.bytes ?? 0) > 10 << 20, "the tree's bytes are measured");
     // A cold build moves the bootstrapped tree into place and adds the layers above it; the
     // result is the tree a build from the cached modules copies whole.
-    const copied = tempDir("strata-out-");
-    const fromCache = cli([
-      "build",
-      join(ROOT, "examples/minimal"),
-      "--cache-dir",
-      cache,
-      "--out",
-      copied,
-    ]);
-    assert.equal(fromCache.code, 0, fromCache.stderr);
-    assert.equal(treeListing(join(out, "system")), treeListing(join(copied, "system")));
-    rmSync(copied, { recursive: true, force: true });
+    assertSameAsWholeCopy(join(out, "system"));
 
     // What each layer put there is in the merged tree...
     assert.equal(readFileSync(join(tree, "etc/hostname"), "utf8"), "minimal\n");
@@ -172,20 +177,7 @@ describe("build examples/minimal", { skip: needsRoot }, () => {
     assert.match(r.stderr, /system: rebuilt: changed: steps\[2\]\.write\.content changed/);
     assert.equal(readFileSync(join(out, "system/etc/motd"), "utf8"), "Changed.\n");
     // The dir output was updated in place; it equals a tree copied whole from the same layers.
-    const fresh = tempDir("strata-out-");
-    const again = cli([
-      "build",
-      join(ROOT, "examples/minimal"),
-      "--cache-dir",
-      cache,
-      "--out",
-      fresh,
-      "--set",
-      "motd=Changed.",
-    ]);
-    assert.equal(again.code, 0, again.stderr);
-    assert.equal(treeListing(join(out, "system")), treeListing(join(fresh, "system")));
-    rmSync(fresh, { recursive: true, force: true });
+    assertSameAsWholeCopy(join(out, "system"), "--set", "motd=Changed.");
   });
 
   it("plans before building: `strata plan` says what a build would do and why, and builds nothing", () => {

@@ -60,10 +60,11 @@ export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void
     );
   }
   const bootBytes = statSync(files.vmlinuz).size + statSync(files.initrd).size;
-  let contentBytes = d.root === "flat" ? await treeBytes(input, data) : 0;
-  if (d.root !== "flat") {
-    contentBytes = input.stack.layers.reduce((n, l) => n + l.bytes, 0) + 64 * 1024;
-  }
+  // A flat root holds the copied tree; a store, the modules and a few KiB of version files.
+  const contentBytes =
+    d.root === "flat"
+      ? await treeBytes(input, data)
+      : input.stack.layers.reduce((n, l) => n + l.bytes, 0) + 64 * 1024;
   const plan = planDisk({
     disk: d,
     arch,

@@ -72,7 +72,7 @@ export function sizeError(
 }
 
 /** Where a flat root keeps the kernel and initramfs, as GRUB and the kernel packages expect. */
-export const flatBootPaths = (kernelVersion: string) => ({
+const flatBootPaths = (kernelVersion: string) => ({
   linux: `/boot/vmlinuz-${kernelVersion}`,
   initrd: `/boot/initrd.img-${kernelVersion}`,
 });

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { outputCommon, sizeField } from "../../recipe/fields.js";
 
-export const ROOT_MODES = ["immutable", "persistent", "flat"] as const;
+const ROOT_MODES = ["immutable", "persistent", "flat"] as const;
 
 export const DiskOutput = z.strictObject({
   type: z.literal("disk"),
