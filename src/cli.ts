@@ -14,6 +14,7 @@ import { formatTestSummary, testRecipe } from "./commands/test.js";
 import { validate } from "./commands/validate.js";
 import { formatProblem, StrataError } from "./errors.js";
 import { handleSignals } from "./host/cleanups.js";
+import { urlProblem } from "./recipe/fields.js";
 import { parseSize } from "./recipe/size.js";
 import { parseSetArgs } from "./recipe/vars.js";
 import { STRATA_VERSION } from "./version.js";
@@ -27,6 +28,17 @@ function sets(values: string[]): Record<string, string> {
   } catch (e) {
     throw new StrataError("E_USAGE", (e as Error).message, { hint: "--set name=value" });
   }
+}
+
+/** `--mirror URL`: http(s) only, one word (the recipe's `distro.mirror` rule), or E_USAGE. */
+function mirrorUrl(value: string): string {
+  const problem = urlProblem(value);
+  if (problem) {
+    throw new StrataError("E_USAGE", `--mirror ${JSON.stringify(value)}: ${problem}`, {
+      hint: "e.g. --mirror http://mirror.example/debian",
+    });
+  }
+  return value;
 }
 
 /** The options of `commonBuildOptions`, as the library takes them. */
@@ -74,6 +86,7 @@ const commonBuildOptions = (cmd: Command) =>
     .option(
       "--mirror <url>",
       "Debian mirror (default: the recipe's, else the host's apt configuration)",
+      mirrorUrl,
     )
     .option("--cache-dir <dir>", "layer cache (default: /var/cache/strata or $STRATA_CACHE_DIR)")
     .option("--apt-cache <dir>", "apt package cache to share (default: the host's)")
@@ -205,13 +218,20 @@ cache
   .argument("[recipes...]", "recipes whose layers are kept")
   .option("--max-size <size>", "size budget, e.g. 10G")
   .option("--cache-dir <dir>", "layer cache (default: /var/cache/strata or $STRATA_CACHE_DIR)")
-  .option("--mirror <url>", "the mirror the recipes were built with, if not the default")
+  .option("--mirror <url>", "the mirror the recipes were built with, if not the default", mirrorUrl)
+  .option(
+    "--set <name=value>",
+    "a recipe variable the recipes were built with (repeatable)",
+    collect,
+    [],
+  )
   .option("--json", "print the result as JSON on stdout")
   .action(async (recipes: string[], o) => {
     const result = await cacheGc({
       recipes,
       cacheDir: o.cacheDir,
       mirror: o.mirror,
+      set: sets(o.set as string[]),
       maxBytes: o.maxSize ? parseSize(o.maxSize) : undefined,
     });
     if (o.json) return printJson({ ok: true, ...result });

@@ -8,6 +8,7 @@ export type ErrorCode =
   | "E_RECIPE_NOT_FOUND"
   | "E_RECIPE_YAML"
   | "E_RECIPE_INVALID"
+  | "E_RECIPE_READ"
   | "E_TOOL_MISSING"
   | "E_KERNEL_FEATURE"
   | "E_NOT_ROOT"
@@ -23,6 +24,7 @@ export type ErrorCode =
   | "E_VM"
   | "E_VM_TIMEOUT"
   | "E_DISK_SIZE"
+  | "E_LAYER_FILE"
   | "E_NO_KERNEL";
 
 /** One problem at one place in a recipe file. */

@@ -6,7 +6,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const CLI = join(ROOT, "dist", "src", "cli.js");
+/** The CLI compiled beside these tests (any outDir: dist/ or a private one). */
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
 export const isRoot = process.getuid?.() === 0;
 /** Integration tests need root, mounts and the mirror; without root they are reported skipped. */
 export const needsRoot = isRoot ? false : "integration tests need root";

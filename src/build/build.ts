@@ -1,15 +1,13 @@
 /**
  * `strata build`: check everything first (recipe, host tools, kernel, output names), make the
- * build plan (src/plan/plan.ts), then carry it out in one loop: each layer whose module is not
- * cached is built (parents first), then each output is written from its stack, then the
- * modules, manifest.json and report.json are placed in the output directory. Cleanups run in
- * reverse order however the build ends.
+ * build plan (src/plan/plan.ts), check the cached modules it will place (./place-modules.ts;
+ * a damaged one is evicted and the plan made again), then carry it out in one loop: each layer
+ * whose module is not cached is built (parents first), then each output is written from its
+ * stack, then the modules, manifest.json and report.json are placed in the output directory.
+ * Cleanups run in reverse order however the build ends.
  */
 import {
-  constants,
-  copyFileSync,
   existsSync,
-  linkSync,
   mkdirSync,
   readdirSync,
   renameSync,
@@ -25,13 +23,7 @@ import { run } from "../host/run.js";
 import { requireKernel, requireRoot, requireTools, type ToolName } from "../host/tools.js";
 import { outputPlugin } from "../outputs/index.js";
 import type { OutputEnv, StackLayer, StackView } from "../outputs/types.js";
-import {
-  type BuildPlan,
-  layersOf,
-  type PlannedLayer,
-  type PlannedOutput,
-  plan,
-} from "../plan/plan.js";
+import { type BuildPlan, layersOf, type PlannedOutput, plan } from "../plan/plan.js";
 import { defaultReporter } from "../progress.js";
 import { REPORT_FILE } from "../report/index.js";
 import { type LoadedRecipe, loadRecipe } from "../recipe/load.js";
@@ -40,6 +32,7 @@ import { diffPackages, type PackageChanges } from "./dpkg.js";
 import { type BuiltTree, buildLayerTree, type StepTiming } from "./layer.js";
 import { writeBuildReport } from "./report.js";
 import { isUpToDate, outputKey, stampOutput } from "./output-stamps.js";
+import { moduleFile, placeModule, verifyModulesToPlace } from "./place-modules.js";
 import { type Lower, mountStack } from "./stack.js";
 
 export interface LayerResult {
@@ -101,6 +94,8 @@ export function requiredTools(recipe: LoadedRecipe): ToolName[] {
     "unshare",
     "nsenter",
     "setpriv",
+    "flock",
+    "ip",
     "mount",
     "umount",
   ];
@@ -133,15 +128,6 @@ function prepareOutDir(out: string): void {
     join(out, OUT_MARKER),
     "This directory is written by strata build; its contents are replaced.\n",
   );
-}
-
-function placeModule(entry: CacheEntry, target: string): void {
-  rmSync(target, { force: true });
-  try {
-    linkSync(entry.module, target);
-  } catch {
-    copyFileSync(entry.module, target, constants.COPYFILE_FICLONE);
-  }
 }
 
 const seconds = (since: number) => (Date.now() - since) / 1000;
@@ -180,6 +166,10 @@ export async function buildPlannedLayers(
         done.set(layer.name, Promise.resolve({ entry: cached, steps: [], end: Date.now() }));
         continue;
       }
+      if (layer.damaged)
+        reporter.warn(
+          `layer '${layer.name}': cached module is damaged (${layer.damaged}); rebuilding it`,
+        );
       if (options.explain) reporter.info(`${layer.name}: ${layer.reason}`);
       layer.precondition?.(layer.parent ? (packagesOf.get(layer.parent) ?? []) : []);
       const tree = await buildLayerTree(ctx, {
@@ -271,10 +261,6 @@ export interface BuiltLayers {
   /** Removes the trees nobody took. */
   release(): void;
 }
-
-/** `01-base.sqfs`: the module's name in the output directory, numbered by depth. */
-const moduleFile = (layer: PlannedLayer) =>
-  `${String(layer.chain.length).padStart(2, "0")}-${layer.name}.sqfs`;
 
 /** A read-only view of `names` (a stack, bottom first) for an output. */
 function stackView(
@@ -435,11 +421,19 @@ export async function build(
     options,
     () => prepareOutDir(out),
     async (ctx, recipe) => {
-      const p = await plan(recipe, ctx.settings, ctx.cache, options);
+      let p = await plan(recipe, ctx.settings, ctx.cache, options);
+      // A damaged module that would be placed is evicted: plan again to rebuild it.
+      if (!(await verifyModulesToPlace(ctx.cache, p, out)))
+        p = await plan(recipe, ctx.settings, ctx.cache, options);
       const built = await buildPlannedLayers(ctx, p, { explain: options.explain, startedAt: t0 });
       const { entries, results } = built;
       for (const r of results)
-        if (r.file) placeModule(entries.get(r.name) as CacheEntry, join(out, r.file));
+        if (r.file) {
+          const entry = entries.get(r.name) as CacheEntry;
+          placeModule(entry, join(out, r.file));
+          // A new hard link changes the module's ctime; its check in this build still holds.
+          await ctx.cache.restamp(entry.meta.key);
+        }
       // Modules of layers that are no longer in the recipe would mislead whoever reads the directory.
       const files = new Set(results.map((r) => r.file));
       for (const f of readdirSync(out))

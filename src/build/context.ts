@@ -3,18 +3,24 @@
  * host) and its mutable state (namespace, cleanups, which apt lists are fresh), kept apart as
  * mkosi keeps its config and context apart.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestOf } from "../cache/canonical.js";
 import { Cache, defaultCacheDir } from "../cache/store.js";
 import { ensureBinfmt } from "../host/binfmt.js";
 import { Cleanups, registerCloser, unregisterCloser } from "../host/cleanups.js";
-import { hostMirrors } from "../host/mirror.js";
+import { hostHttpProxy, hostMirrors } from "../host/mirror.js";
+import { startMirrorProxy } from "../host/mirror-proxy.js";
+import { PROXY_PORT, startProxyBridge } from "../host/proxy-bridge-process.js";
+import { DebCache } from "./deb-cache.js";
 import { Namespace } from "../host/namespace.js";
 import { run } from "../host/run.js";
 import { type Reporter, silentReporter } from "../progress.js";
 import type { LoadedRecipe } from "../recipe/load.js";
 import type { Vars } from "../recipe/vars.js";
+import { urlProblem } from "../recipe/fields.js";
+import { StrataError } from "../errors.js";
 
 /** Bumped whenever the bytes strata writes for the same inputs would change. */
 export const LAYER_FORMAT = "strata-layer/3";
@@ -71,6 +77,21 @@ export function sourcesLines(d: ResolvedDistro): string[] {
   return lines;
 }
 
+/** Where strata keeps what it knows of the host's package cache (root: /var/lib/strata). */
+function debStateDir(): string {
+  const dir =
+    process.env.STRATA_STATE_DIR ??
+    (process.getuid?.() === 0
+      ? "/var/lib/strata/deb-cache"
+      : join(
+          process.env.XDG_STATE_HOME ?? join(process.env.HOME ?? "/tmp", ".local", "state"),
+          "strata",
+          "deb-cache",
+        ));
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 async function hostAptArchives(): Promise<string> {
   const { stdout } = await run("apt-config", ["shell", "A", "Dir::Cache::archives/d"], {
     reject: false,
@@ -85,6 +106,9 @@ export async function resolveSettings(
 ): Promise<Settings> {
   const d = recipe.recipe.distro;
   const explicitMirror = d.mirror ?? options.mirror;
+  // The CLI and the recipe check this too; a library caller's mirror must not add apt lines.
+  const bad = options.mirror === undefined ? undefined : urlProblem(options.mirror);
+  if (bad) throw new StrataError("E_USAGE", `mirror ${JSON.stringify(options.mirror)}: ${bad}`);
   const host = explicitMirror && d.security !== undefined ? undefined : await hostMirrors();
   const distro: ResolvedDistro = {
     suite: d.suite,
@@ -128,6 +152,7 @@ export class BuildContext {
   refreshLists = false;
   private ns: Promise<Namespace> | undefined;
   private binfmtReady: Promise<void> | undefined;
+  private proxyReady: Promise<string> | undefined;
 
   constructor(
     readonly settings: Settings,
@@ -154,6 +179,46 @@ export class BuildContext {
       this.reporter.info(m),
     );
     return this.binfmtReady;
+  }
+
+  /**
+   * The build namespace's way to the mirrors (host/mirror-proxy.ts), started on first use:
+   * returns the proxy's URL as seen inside the namespace.
+   */
+  mirrorProxy(): Promise<string> {
+    this.proxyReady ??= this.startProxy();
+    return this.proxyReady;
+  }
+
+  private async startProxy(): Promise<string> {
+    const ns = await this.namespace();
+    const d = this.settings.distro;
+    const dir = mkdtempSync(join(tmpdir(), "strata-proxy-"));
+    this.cleanups.push("remove the mirror proxy's socket", () =>
+      rmSync(dir, { recursive: true, force: true }),
+    );
+    const proxy = await startMirrorProxy(
+      { mirrors: [d.mirror, ...(d.security ? [d.security] : [])], upstream: await hostHttpProxy() },
+      join(dir, "proxy.sock"),
+    );
+    this.cleanups.push("stop the mirror proxy", async () => {
+      await proxy.close();
+      if (proxy.refused.size > 0)
+        this.reporter.info(`the build's network refused: ${[...proxy.refused].join(", ")}`);
+    });
+    const bridge = await startProxyBridge(ns, proxy.socket, PROXY_PORT);
+    this.cleanups.push("stop the proxy bridge", () => bridge.stop(1000));
+    return `http://127.0.0.1:${PROXY_PORT}`;
+  }
+
+  /**
+   * The shared .deb cache and what strata knows of it (build/deb-cache.ts). That record
+   * belongs to the package cache, not to one layer cache, so it is kept per host: a file
+   * checked once is not checked again by a build on another layer cache.
+   */
+  debCache(): DebCache {
+    const archives = this.settings.aptArchives;
+    return new DebCache(archives, join(debStateDir(), `${digestOf(archives).slice(0, 16)}.json`));
   }
 
   prepareAptDirs(): void {

@@ -1,6 +1,6 @@
 /** Reads dpkg's status database and tells what a layer installed, removed or changed. */
-import { readFileSync } from "node:fs";
 import type { PackageRef } from "../cache/store.js";
+import { tryReadFileInRoot } from "../host/in-root.js";
 
 export function parseDpkgStatus(text: string): PackageRef[] {
   const out: PackageRef[] = [];
@@ -16,12 +16,14 @@ export function parseDpkgStatus(text: string): PackageRef[] {
   );
 }
 
+/**
+ * The packages installed in the tree at host path `root` (none without a status file). The
+ * path is resolved inside the tree: a status file that is a symlink to a host file is never
+ * read; one that is a FIFO, a device or a symlink loop is an E_LAYER_FILE error.
+ */
 export function readDpkgStatus(root: string): PackageRef[] {
-  try {
-    return parseDpkgStatus(readFileSync(`${root}/var/lib/dpkg/status`, "utf8"));
-  } catch {
-    return [];
-  }
+  const status = tryReadFileInRoot(root, "/var/lib/dpkg/status");
+  return status ? parseDpkgStatus(status.toString("utf8")) : [];
 }
 
 export interface PackageChanges {

@@ -4,7 +4,7 @@
  * sandbox; then the upper directory (only what this layer changed, whiteouts included) is
  * scrubbed, and packed and moved into the cache in one rename when the caller says so.
  */
-import { cpSync, lstatSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CacheEntry, LayerMeta, PackageRef } from "../cache/store.js";
 import { StrataError } from "../errors.js";
@@ -20,8 +20,20 @@ import { bootstrapRoot } from "./bootstrap.js";
 import type { BuildContext } from "./context.js";
 import { readDpkgStatus } from "./dpkg.js";
 import { fileSha256, packSquashfs } from "./pack.js";
-import { PLACEHOLDERS, POLICY_RC_D, STAGE_IN_ROOT, sandboxArgv, sandboxEnv } from "./sandbox.js";
+import {
+  PLACEHOLDERS,
+  POLICY_RC_D,
+  SANDBOX_DESTS,
+  type SandboxMounts,
+  STAGE_IN_ROOT,
+  sandboxArgv,
+  sandboxEnv,
+} from "./sandbox.js";
 import { scrubLayer } from "./scrub.js";
+import { checkSandboxDests } from "./sandbox-dests.js";
+import { resolveInRoot } from "../host/in-root.js";
+import { lookupDebs } from "./deb-lookup.js";
+import { APT_HOOK, watchPreInstall } from "./apt-hook.js";
 import { type Lower, mountStack } from "./stack.js";
 
 /** How often a package step tries again while another apt holds the shared cache's lock. */
@@ -50,13 +62,52 @@ export interface LayerJob {
   lowers: Lower[];
 }
 
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+interface SandboxRun extends ShOptions {
+  /** The pre-install check's directory (build/apt-hook.ts), for strata's apt commands. */
+  aptControl?: string;
+  /**
+   * strata's own apt command, with the shared package cache and lists writable: `fetch` may
+   * download (the mirrors' network), `local` only reads them and updates apt's source cache.
+   */
+  apt?: "fetch" | "local";
+}
+
+/** Runs a script in the sandbox over `mounts.root`; a non-zero exit is returned, not thrown. */
+async function sandboxScript(
+  ctx: BuildContext,
+  ns: Namespace,
+  mounts: SandboxMounts,
+  script: string,
+  options: SandboxRun = {},
+) {
+  for (const [name, content] of Object.entries(options.files ?? {}))
+    writeFileSync(join(mounts.stage, name), content);
+  writeFileSync(join(mounts.stage, "script.sh"), script.endsWith("\n") ? script : `${script}\n`);
+  checkSandboxDests(ns.view(mounts.root), SANDBOX_DESTS);
+  const network =
+    options.apt === "fetch" ? "mirrors" : options.apt ? "none" : options.network ? "host" : "none";
+  const m = options.aptControl ? { ...mounts, aptControl: options.aptControl } : mounts;
+  const argv = sandboxArgv(m, ["/bin/sh", "-e", `${STAGE_IN_ROOT}/script.sh`], {
+    env: sandboxEnv(ctx.settings.epoch, options.env),
+    network,
+    aptWritable: options.apt !== undefined,
+  });
+  return run(argv[0] as string, argv.slice(1), {
+    ns,
+    hostNetwork: network === "host",
+    onLine: (l) => ctx.reporter.detail(l),
+    reject: false,
+    cleanEnv: true,
+    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+  });
+}
+
+/** Warns about .deb files deleted from the shared cache because they did not match. */
+function warnRemoved(ctx: BuildContext, layer: string, removed: readonly string[]): void {
+  if (removed.length === 0) return;
+  ctx.reporter.warn(
+    `${layer}: deleted ${removed.length} file(s) from apt's package cache that did not match the package lists: ${removed.join(", ")}`,
+  );
 }
 
 /** Runs the layer's steps in `root` (a path inside the namespace); returns their timings. */
@@ -69,25 +120,22 @@ async function runSteps(
 ): Promise<StepTiming[]> {
   const { settings, reporter } = ctx;
   const mounts = { root, aptArchives: settings.aptArchives, aptLists: settings.aptLists, stage };
+  // Beside the stage (which the sandbox sees read-only); see build/apt-hook.ts.
+  const aptControl = join(stage, "..", "apt-control");
+  writeFileSync(join(stage, "apt-hook.sh"), APT_HOOK);
   const timings: StepTiming[] = [];
+  const debs = ctx.debCache();
+  /** apt's options for the mirror proxy, the build namespace's one way out. */
+  const aptNet = async () => {
+    const proxy = await ctx.mirrorProxy();
+    return `-o Acquire::http::Proxy=${proxy} -o Acquire::https::Proxy=${proxy}`;
+  };
 
   for (const planned of job.layer.steps) {
     const started = Date.now();
     reporter.status(`${job.layer.name}: ${planned.label}`);
-    const sh = async (script: string, options: ShOptions = {}): Promise<string> => {
-      for (const [name, content] of Object.entries(options.files ?? {}))
-        writeFileSync(join(stage, name), content);
-      writeFileSync(join(stage, "script.sh"), script.endsWith("\n") ? script : `${script}\n`);
-      const argv = sandboxArgv(mounts, ["/bin/sh", "-e", `${STAGE_IN_ROOT}/script.sh`], {
-        env: sandboxEnv(settings.epoch, options.env),
-      });
-      const result = await run(argv[0] as string, argv.slice(1), {
-        ns,
-        onLine: (l) => reporter.detail(l),
-        reject: false,
-        cleanEnv: true,
-        env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
-      });
+    const shIn = async (script: string, options: SandboxRun = {}): Promise<string> => {
+      const result = await sandboxScript(ctx, ns, mounts, script, options);
       if (result.exitCode !== 0) {
         const aptErrors = result.output.split("\n").filter((l) => /^E: /.test(l));
         throw new StrataError(
@@ -103,31 +151,53 @@ async function runSteps(
       }
       return result.stdout;
     };
+    const sh = (script: string, options: ShOptions = {}) => shIn(script, options);
     const aptUpdate = async (force = false) => {
       if (ctx.aptListsFresh) return;
       if (!force && !ctx.refreshLists && listsAreFresh(settings.aptLists)) return;
-      await sh(`${APT} update`);
+      await shIn(`${APT} ${await aptNet()} update`, { apt: "fetch" });
       markListsFresh(settings.aptLists);
       ctx.aptListsFresh = true;
     };
     /**
      * Runs an apt command. Lists that went stale since their refresh are refreshed once; the
-     * package cache is shared with the host's apt and other builds, so a held lock is waited for.
+     * package cache is shared with the host's apt and other builds, so a held lock is waited
+     * for. The files apt takes from that cache are checked against the lists first, and what
+     * the command wrote there is checked after (build/deb-cache.ts).
      */
-    const apt = async (command: string) => {
+    const apt = async (command: string, packages: readonly string[]) => {
       await aptUpdate();
+      const lookup = (names: string[]) => lookupDebs(settings, names);
+      const hook = q(`DPkg::Pre-Install-Pkgs::=/bin/sh ${STAGE_IN_ROOT}/apt-hook.sh`);
       for (let attempt = 0; ; attempt++) {
+        const watch = watchPreInstall(aptControl, async (names) => {
+          const checked = await debs.checkBeforeUse(names, lookup);
+          warnRemoved(ctx, job.layer.name, checked.removed);
+          return checked.removed.length === 0;
+        });
         try {
-          return await sh(command);
+          const checked = await debs.guard(async () => {
+            await shIn(
+              `${APT} ${await aptNet()} -o ${hook} ${command} ${packages.map(q).join(" ")}`,
+              { apt: "fetch", aptControl },
+            );
+          }, lookup);
+          warnRemoved(ctx, job.layer.name, checked.removed);
+          return;
         } catch (e) {
           if (!(e instanceof StrataError)) throw e;
-          if (isLockHeld(e.message) && attempt < LOCK_ATTEMPTS) {
+          await watch.stop();
+          if (watch.refused() && attempt < 2) {
+            reporter.info(`${job.layer.name}: downloading the deleted package files again`);
+          } else if (isLockHeld(e.message) && attempt < LOCK_ATTEMPTS) {
             if (attempt === 0) reporter.info(`${job.layer.name}: waiting for apt's cache lock`);
             await sleep(2000);
           } else if (!ctx.aptListsFresh && isFetchFailure(e.message)) {
             reporter.info(`${job.layer.name}: a download failed; refreshing apt's lists`);
             await aptUpdate(true);
           } else throw e;
+        } finally {
+          await watch.stop();
         }
       }
     };
@@ -149,11 +219,12 @@ async function runSteps(
       async aptInstall(packages) {
         const recommends = settings.distro.recommends ? "" : "--no-install-recommends";
         await apt(
-          `${APT} install -y ${recommends} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${packages.map(q).join(" ")}`,
+          `install -y ${recommends} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold`,
+          packages,
         );
       },
       async aptRemove(packages) {
-        await apt(`${APT} purge -y --auto-remove ${packages.map(q).join(" ")}`);
+        await apt("purge -y --auto-remove", packages);
       },
     };
     await runStepHandler(stepCtx, planned.kind, planned.step);
@@ -161,6 +232,10 @@ async function runSteps(
   }
   return timings;
 }
+
+/** Whether a layer's steps include strata's own apt commands (which reach the mirrors). */
+const needsApt = (job: LayerJob) =>
+  job.layer.steps.some((s) => s.kind === "packages" || s.kind === "remove");
 
 /** A layer's tree, built; its module is packed by `pack`. */
 export interface BuiltTree {
@@ -184,6 +259,8 @@ export async function buildLayerTree(ctx: BuildContext, job: LayerJob): Promise<
   const { settings, reporter, cache } = ctx;
   const started = Date.now();
   const ns = await ctx.namespace();
+  // Started now, while the stack is mounted; the first apt command waits for it.
+  if (job.layer.spec.bootstrap || needsApt(job)) void ctx.mirrorProxy().catch(() => undefined);
   await ctx.binfmt();
   ctx.prepareAptDirs();
 
@@ -208,14 +285,21 @@ export async function buildLayerTree(ctx: BuildContext, job: LayerJob): Promise<
       reporter.status(
         `${job.layer.name}: bootstrapping ${settings.distro.suite}/${settings.distro.arch} with mmdebstrap`,
       );
-      await bootstrapRoot(
-        settings,
-        ns,
-        bootstrap,
-        root,
-        `layers[${job.layer.index}].bootstrap`,
-        (l) => reporter.detail(l),
+      const proxy = await ctx.mirrorProxy();
+      const checked = await ctx.debCache().guard(
+        () =>
+          bootstrapRoot(
+            settings,
+            ns,
+            bootstrap,
+            root,
+            { dir: work, stage, proxy },
+            `layers[${job.layer.index}].bootstrap`,
+            (l) => reporter.detail(l),
+          ),
+        (names) => lookupDebs(settings, names),
       );
+      warnRemoved(ctx, job.layer.name, checked.removed);
       bootstrapSeconds = (Date.now() - t) / 1000;
       // mmdebstrap has just fetched the shared lists.
       markListsFresh(settings.aptLists);
@@ -229,7 +313,9 @@ export async function buildLayerTree(ctx: BuildContext, job: LayerJob): Promise<
       unmount = stack.unmount;
       root = stack.root;
     }
-    const placeholders = PLACEHOLDERS.filter((p) => !exists(ns.view(root + p)));
+    const placeholders = PLACEHOLDERS.filter(
+      (p) => resolveInRoot(ns.view(root), p, { followLast: false }).stat === undefined,
+    );
 
     const steps = await runSteps(ctx, ns, job, root, stage);
     if (bootstrap) steps.unshift({ label: "bootstrap (mmdebstrap)", seconds: bootstrapSeconds });
@@ -294,7 +380,12 @@ export async function shellInStack(
         stage,
       },
       command,
-      { env: sandboxEnv(ctx.settings.epoch, { PS1: "strata# " }), interactive: true },
+      {
+        env: sandboxEnv(ctx.settings.epoch, { PS1: "strata# " }),
+        interactive: true,
+        network: "none",
+        aptWritable: false,
+      },
     );
     const result = await run(argv[0] as string, argv.slice(1), {
       ns,

@@ -3,8 +3,6 @@
  * or a bootstrapped root) into a squashfs module. mksquashfs sorts entries; every timestamp is
  * set to the build's SOURCE_DATE_EPOCH, so the same tree gives the same bytes.
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { availableParallelism } from "node:os";
 import { run } from "../host/run.js";
 import { SQUASHFS } from "./context.js";
@@ -38,8 +36,5 @@ export async function packSquashfs(
   );
 }
 
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
+/** A module's digest (kept here for the layer packer; the cache checks modules with it too). */
+export { fileSha256 } from "../cache/canonical.js";

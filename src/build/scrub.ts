@@ -3,9 +3,12 @@
  * dpkg's and debconf's backup copies, ldconfig's timestamped cache, and the mount points that
  * bubblewrap had to create. Removing them keeps layers small and equal inputs byte-identical.
  * Only the layer's own files are touched (its upper directory): nothing below changes.
+ *
+ * The upper directory holds what the layer's steps made, so any of these paths may pass
+ * through a symlink (`var/lib/dpkg -> /var/lib/dpkg`): removals never follow one, not even a
+ * parent directory (src/host/in-root.ts), so nothing outside the layer is ever deleted.
  */
-import { lstatSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { removeInRoot } from "../host/in-root.js";
 
 const ALWAYS = [
   "var/cache/apt/pkgcache.bin",
@@ -31,12 +34,6 @@ const ALWAYS = [
 
 /** Removes `placeholders` (absolute paths in the image) only when they are empty files. */
 export function scrubLayer(upper: string, placeholders: readonly string[]): void {
-  for (const rel of ALWAYS) rmSync(join(upper, rel), { force: true });
-  for (const p of placeholders) {
-    const path = join(upper, p);
-    try {
-      const st = lstatSync(path);
-      if (st.isFile() && st.size === 0) rmSync(path);
-    } catch {}
-  }
+  for (const rel of ALWAYS) removeInRoot(upper, rel);
+  for (const p of placeholders) removeInRoot(upper, p, (st) => st.isFile() && st.size === 0);
 }

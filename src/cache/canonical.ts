@@ -1,8 +1,10 @@
 /**
  * Canonical JSON (sorted keys, no whitespace) and its digest: the cache key of a layer is the
  * digest of the canonical form of every input, so equal inputs give equal keys everywhere.
+ * Also the sha256 of a file (a module's content digest).
  */
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 
 export function canonical(value: unknown): string {
   if (value === undefined) return "null";
@@ -16,6 +18,14 @@ export function canonical(value: unknown): string {
 
 export function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
+}
+
+/** The sha256 of a file's bytes, read in 1 MiB chunks. */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
+    hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 export function digestOf(value: unknown): string {

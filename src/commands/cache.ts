@@ -1,10 +1,11 @@
 /**
  * `strata cache ls` and `strata cache gc`. gc keeps the layers that the given recipes' build
  * plans use now (the layers their outputs add, such as disks' boot layers, included) and, with
- * a size budget, removes the least recently used of the others until the cache fits.
+ * a size budget, removes the least recently used of the others until the cache fits. The
+ * recipes are planned with the `--set` overrides given, as `strata build` would plan them.
  */
 
-import { resolveSettings } from "../build/context.js";
+import { type BuildOptions, resolveSettings } from "../build/context.js";
 import { Cache, defaultCacheDir } from "../cache/store.js";
 import { StrataError } from "../errors.js";
 import { plan } from "../plan/plan.js";
@@ -40,6 +41,8 @@ export interface GcOptions {
   /** Then remove least recently used entries until the cache is at most this many bytes. */
   maxBytes?: number;
   mirror?: string;
+  /** Variable overrides (`--set`) the recipes are built with. */
+  set?: BuildOptions["set"];
 }
 
 export interface GcResult {
@@ -59,7 +62,7 @@ export async function cacheGc(options: GcOptions): Promise<GcResult> {
   const cache = new Cache(cacheDir);
   const keep = new Set<string>();
   for (const path of recipes) {
-    const recipe = loadRecipe(path);
+    const recipe = loadRecipe(path, { set: options.set });
     const settings = await resolveSettings(recipe, { cacheDir, mirror: options.mirror });
     for (const { key } of (await plan(recipe, settings, cache)).layers) keep.add(key);
   }

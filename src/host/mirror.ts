@@ -43,3 +43,17 @@ export function hostMirrors(): Promise<Mirrors> {
   })();
   return cached;
 }
+
+/**
+ * The HTTP proxy the host's apt goes through (Acquire::http::Proxy, else $http_proxy), which
+ * strata's mirror proxy then goes through too; undefined when apt connects directly.
+ */
+export async function hostHttpProxy(): Promise<string | undefined> {
+  const { stdout } = await run("apt-config", ["shell", "P", "Acquire::http::Proxy"], {
+    reject: false,
+  });
+  const configured = /P='([^']*)'/.exec(stdout)?.[1];
+  const proxy = configured || process.env.http_proxy || process.env.HTTP_PROXY;
+  if (!proxy || proxy === "DIRECT" || !/^http:\/\/[^\s]+$/.test(proxy)) return undefined;
+  return proxy;
+}

@@ -1,5 +1,5 @@
 /**
- * A private mount and PID namespace that lives exactly as long as strata does.
+ * A private mount, PID and network namespace that lives exactly as long as strata does.
  *
  * All of a build's mounts (squashfs layers, overlayfs, mmdebstrap's /proc and /dev) are made in
  * here, never in the host's namespace. A holder process keeps the namespace alive; it gets
@@ -7,11 +7,15 @@
  * namespace every command entered into it dies with it. The namespace has its own /proc, so
  * tools that look themselves up there (bubblewrap does) find the right processes. So even a strata killed with SIGKILL
  * leaves no mount and no loop device behind (loop devices are set to auto-clear on unmount).
+ *
+ * Its network namespace has only a loopback interface: what runs in it reaches the mirrors
+ * through strata's mirror proxy (host/mirror-proxy.ts) and nothing else. A command that needs
+ * the host's network (a `run` step with `network: true`) is entered without it.
  */
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { StrataError } from "../errors.js";
-import { type ProcessHandle, start } from "./run.js";
+import { type ProcessHandle, run, start } from "./run.js";
 
 export class Namespace {
   private constructor(
@@ -28,6 +32,9 @@ export class Namespace {
       "--propagation",
       "private",
       "--pid",
+      "--net",
+      "--ipc",
+      "--uts",
       "--fork",
       "--kill-child=SIGKILL",
       "--mount-proc",
@@ -39,7 +46,20 @@ export class Namespace {
     // unshare forks; the child, PID 1 of the new namespace, is the process to enter.
     for (let i = 0; i < 200; i++) {
       const child = childOf(unsharePid);
-      if (child !== undefined && readComm(child) === "sleep") return new Namespace(holder, child);
+      if (child !== undefined && readComm(child) === "sleep") {
+        const ns = new Namespace(holder, child);
+        // A new network namespace starts with its loopback interface down.
+        const up = await run("ip", ["link", "set", "lo", "up"], { ns, reject: false });
+        if (up.exitCode === 0) return ns;
+        await ns.close();
+        throw new StrataError(
+          "E_COMMAND_FAILED",
+          `could not bring up the build's loopback: ${up.output.trim()}`,
+          {
+            hint: "strata needs iproute2's ip (apt-get install iproute2)",
+          },
+        );
+      }
       if (holder.hasExited()) break;
       await sleep(10);
     }
@@ -55,9 +75,10 @@ export class Namespace {
     );
   }
 
-  /** The argv that runs `argv` inside this namespace. */
-  wrap(argv: readonly string[]): string[] {
-    return ["nsenter", `--target=${this.pid}`, "--mount", "--pid", "--", ...argv];
+  /** The argv that runs `argv` inside this namespace (with the host's network if asked). */
+  wrap(argv: readonly string[], options: { hostNetwork?: boolean } = {}): string[] {
+    const net = options.hostNetwork ? [] : ["--net"];
+    return ["nsenter", `--target=${this.pid}`, "--mount", "--pid", ...net, "--", ...argv];
   }
 
   /** A host path that shows `path` as seen inside the namespace (mounts included). */

@@ -24,8 +24,10 @@ import type { Namespace } from "./namespace.js";
 import { which } from "./tools.js";
 
 export interface RunOptions {
-  /** Run inside this private mount (and PID) namespace. */
+  /** Run inside this private mount (and PID, network) namespace. */
   ns?: Namespace;
+  /** Inside `ns`, but with the host's network instead of the namespace's. */
+  hostNetwork?: boolean;
   input?: string;
   env?: Record<string, string>;
   /** Replace the environment instead of extending it. */
@@ -138,8 +140,12 @@ export async function withRunner<T>(runner: Runner, fn: () => T | Promise<T>): P
   }
 }
 
-function invocation(command: readonly string[], ns: Namespace | undefined): Invocation {
-  return { command, argv: ns ? ns.wrap(command) : [...command] };
+function invocation(
+  command: readonly string[],
+  ns: Namespace | undefined,
+  hostNetwork?: boolean,
+): Invocation {
+  return { command, argv: ns ? ns.wrap(command, { hostNetwork }) : [...command] };
 }
 
 function settle(call: Invocation, result: RunnerResult, reject: boolean | undefined): RunResult {
@@ -158,7 +164,7 @@ export async function run(
   args: readonly string[],
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const call = invocation([cmd, ...args], options.ns);
+  const call = invocation([cmd, ...args], options.ns, options.hostNetwork);
   return settle(call, await current.run(call, options), options.reject);
 }
 
@@ -168,7 +174,7 @@ export function runSync(
   args: readonly string[],
   options: RunSyncOptions = {},
 ): RunResult {
-  const call = invocation([cmd, ...args], options.ns);
+  const call = invocation([cmd, ...args], options.ns, options.hostNetwork);
   return settle(call, current.runSync(call, options), options.reject);
 }
 

@@ -20,6 +20,8 @@ export const TOOLS = {
   unshare: { command: "unshare", package: "util-linux", why: "private mount namespace" },
   nsenter: { command: "nsenter", package: "util-linux", why: "enters the build namespace" },
   setpriv: { command: "setpriv", package: "util-linux", why: "ties mounts to strata's life" },
+  flock: { command: "flock", package: "util-linux", why: "locks the layer cache" },
+  ip: { command: "ip", package: "iproute2", why: "brings up the build namespace's loopback" },
   mount: { command: "mount", package: "mount", why: "overlayfs and squashfs mounts" },
   umount: { command: "umount", package: "mount", why: "unmounts" },
   tar: { command: "tar", package: "tar", why: "the tar output" },

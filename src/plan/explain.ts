@@ -1,7 +1,8 @@
 /**
  * Why a layer is not in the cache (mkosi's --explain): the cache's index records, per recipe
  * and layer, the key and input manifest it was last built from; a miss diffs that manifest
- * against the new one and names what changed.
+ * against the new one and names what changed. A module found damaged (src/cache/store.ts) says
+ * so.
  */
 import { differences } from "../cache/canonical.js";
 
@@ -14,9 +15,10 @@ export function explainMiss(
   previous: IndexRecord | undefined,
   manifest: unknown,
   key: string,
-  why: { forced: boolean; parentRebuilt?: string },
+  why: { forced: boolean; parentRebuilt?: string; damaged?: string },
 ): string {
   if (why.forced) return "rebuilt: forced by --rebuild";
+  if (why.damaged) return `rebuilt: its cached module is damaged (${why.damaged})`;
   if (!previous) return "built: no earlier build of this layer is recorded in the cache";
   if (previous.key === key) {
     return why.parentRebuilt

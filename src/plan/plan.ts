@@ -27,6 +27,8 @@ export interface PlannedLayer extends ResolvedLayer {
   cached?: CacheEntry;
   /** "cached", or why the layer will be built. */
   reason: string;
+  /** Set when the layer's cached module was found damaged (src/cache/store.ts): what was wrong. */
+  damaged?: string;
 }
 
 export interface PlannedOutput {
@@ -116,11 +118,13 @@ export async function plan(
     const cached = forced || parentBuilt ? undefined : cache.get(key);
     if (cached) return { ...layer, key, manifest, cached, reason: "cached" };
     building.add(layer.name);
+    const damaged = forced || parentBuilt ? undefined : cache.damage(key);
     const reason = explainMiss(index[layer.name], manifest, key, {
       forced,
       parentRebuilt: parentBuilt ? layer.parent : undefined,
+      damaged,
     });
-    return { ...layer, key, manifest, reason };
+    return { ...layer, key, manifest, reason, ...(damaged ? { damaged } : {}) };
   });
   return Object.freeze({ recipe, settings, layers: planned, outputs });
 }

@@ -1,14 +1,15 @@
 /**
  * Resolves the layer graph: each layer's parent (its `from`, else the layer listed before it),
  * its chain from the bootstrap layer up, and its full list of steps in run order
- * (`packages`, `remove`, `stages`, then `steps`).
+ * (`packages`, `remove`, `stages`, then `steps`). Steps that stages expand into are parsed by
+ * the same schema as written steps.
  */
 import { definitionOf } from "../steps/index.js";
 import type { FieldPath } from "./locate.js";
 import type { Layer, Recipe, Step } from "./schema.js";
 import { STEP_KINDS, type StepKind } from "./schema.js";
-import { STAGES } from "./stages.js";
-import type { Vars } from "./vars.js";
+import { expandStage } from "./stages.js";
+import { type Vars, varMap } from "./vars.js";
 
 export interface PlannedStep {
   kind: StepKind;
@@ -43,7 +44,7 @@ function describe(kind: StepKind, step: Step): string {
   return `${kind}: ${first.length > 50 ? `${first.slice(0, 47)}...` : first}`;
 }
 
-export function planSteps(layer: Layer, index: number, vars: Vars): PlannedStep[] {
+export function planSteps(layer: Layer, index: number, vars: Readonly<Vars>): PlannedStep[] {
   const base: FieldPath = ["layers", index];
   const planned: PlannedStep[] = [];
   const add = (step: Step, path: FieldPath) => {
@@ -53,8 +54,10 @@ export function planSteps(layer: Layer, index: number, vars: Vars): PlannedStep[
   };
   if (layer.packages?.length) add({ packages: layer.packages }, [...base, "packages"]);
   if (layer.remove?.length) add({ remove: layer.remove }, [...base, "remove"]);
+  // A stage's steps are parsed like written ones (the recipe's checks have passed on them).
+  const lookup = varMap(vars);
   layer.stages?.forEach((name, i) => {
-    for (const step of STAGES[name]?.expand(vars) ?? []) add(step, [...base, "stages", i]);
+    for (const step of expandStage(name, lookup)) add(step, [...base, "stages", i]);
   });
   layer.steps?.forEach((step, i) => {
     add(step, [...base, "steps", i]);
@@ -63,7 +66,7 @@ export function planSteps(layer: Layer, index: number, vars: Vars): PlannedStep[
 }
 
 /** Parents by name; assumes names are unique and `from` references exist (checked earlier). */
-export function resolveLayers(recipe: Recipe, vars: Vars): ResolvedLayer[] {
+export function resolveLayers(recipe: Recipe, vars: Readonly<Vars>): ResolvedLayer[] {
   const byName = new Map(recipe.layers.map((l, i) => [l.name, { layer: l, index: i }]));
   const parentOf = (layer: Layer, index: number): string | undefined => {
     if (layer.bootstrap) return undefined;

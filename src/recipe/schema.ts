@@ -17,7 +17,7 @@ import { RunStep } from "../steps/run.js";
 import { ServicesStep } from "../steps/services.js";
 import { User } from "../steps/users.js";
 import { WriteStep } from "../steps/write.js";
-import { nameField as name, sizeField as size } from "./fields.js";
+import { nameField as name, sizeField as size, urlField } from "./fields.js";
 
 export { NAME_PATTERN } from "./fields.js";
 
@@ -55,12 +55,13 @@ export const Distro = z
   .strictObject({
     suite: z.enum(SUITES).default("trixie").describe("Debian suite to bootstrap"),
     arch: z.enum(ARCHES).default("amd64").describe("Target architecture"),
-    mirror: z
-      .url()
+    mirror: urlField
       .optional()
-      .describe("Debian mirror; default: the host's own apt configuration (or --mirror)"),
+      .describe(
+        "Debian mirror (http or https); default: the host's own apt configuration (or --mirror)",
+      ),
     security: z
-      .union([z.url(), z.literal(false)])
+      .union([urlField, z.literal(false)])
       .optional()
       .describe("Security mirror, or false to leave SUITE-security out; default: from the host"),
     updates: z.boolean().default(true).describe("Include SUITE-updates"),
@@ -107,6 +108,16 @@ export { DiskOutput };
 /** Every output type's own schema (src/outputs/<type>/schema.ts), told apart by `type`. */
 export const Output = z.discriminatedUnion("type", [DirOutput, TarOutput, DiskOutput]);
 
+/**
+ * Longest a test may wait for anything: a day. (Node's timers hold at most 2^31-1 ms, about
+ * 24.8 days; a longer one fires at once, so an unbounded timeout would fail every check.)
+ */
+export const MAX_TIMEOUT_SECONDS = 24 * 60 * 60;
+const seconds = z
+  .number()
+  .positive("must be more than 0 seconds")
+  .max(MAX_TIMEOUT_SECONDS, `at most ${MAX_TIMEOUT_SECONDS} seconds (24 h)`);
+
 /** One check that `strata test` runs in the booted guest. */
 export const TestCheck = z.strictObject({
   name: z.string().min(1).describe("Shown in the summary and the JUnit report"),
@@ -121,7 +132,7 @@ export const TestCheck = z.strictObject({
     .optional()
     .describe("Regular expressions that the command's output must not match"),
   reboot: z.boolean().default(false).describe("Reboot the guest before this check"),
-  timeout: z.number().positive().default(120).describe("Seconds the command may take"),
+  timeout: seconds.default(120).describe("Seconds the command may take (at most 86400)"),
 });
 export const Tests = z
   .strictObject({
@@ -138,11 +149,9 @@ export const Tests = z
           .describe("Clear-text password typed at the serial console ('' if none is asked)"),
       })
       .prefault({}),
-    boot_timeout: z
-      .number()
-      .positive()
+    boot_timeout: seconds
       .default(600)
-      .describe("Seconds from QEMU's start to the login prompt"),
+      .describe("Seconds from QEMU's start to the login prompt (at most 86400)"),
     memory: size.default("1G").describe("Guest memory"),
     checks: z.array(TestCheck).min(1),
   })

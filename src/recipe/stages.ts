@@ -3,7 +3,9 @@
  * steps from the recipe's vars. `stages: [hostname, timezone]` reads `vars.hostname` and
  * `vars.timezone`. They live with the recipe, not the steps: a stage is recipe text written for
  * the user, and what it expands to is checked like a written step (schema and the step's own
- * checks), with problems reported at the stage.
+ * checks). A bad value is reported where it was written: at the var under `vars` (naming the
+ * stage that used it), or at the stage when it came from `--set`. Vars are read as own names
+ * only (./vars.ts).
  *
  * | stage          | needs vars                 | does                                           |
  * |----------------|----------------------------|------------------------------------------------|
@@ -16,20 +18,21 @@
  */
 import { verifyStep } from "../steps/index.js";
 import type { VerifyEnv } from "../steps/types.js";
-import { suggest } from "./locate.js";
+import { type FieldPath, formatPath, suggest } from "./locate.js";
 import { Step, STEP_KINDS } from "./schema.js";
-import type { Vars } from "./vars.js";
+import { type VarMap, varMap } from "./vars.js";
 import type { SemanticProblem } from "./verify.js";
 
 interface Stage {
   needs: string[];
   optional?: Record<string, string>;
-  expand(vars: Vars): Step[];
+  /** The stage's steps, as written (the schema parses them). */
+  expand(vars: VarMap): unknown[];
 }
 
-const v = (vars: Vars, key: string): string => vars[key] ?? "";
+const v = (vars: VarMap, key: string): string => vars.get(key) ?? "";
 
-export const STAGES: Record<string, Stage> = {
+export const STAGES: Readonly<Record<string, Stage>> = {
   hostname: { needs: ["hostname"], expand: (vars) => [{ hostname: v(vars, "hostname") }] },
   timezone: { needs: ["timezone"], expand: (vars) => [{ timezone: v(vars, "timezone") }] },
   locale: { needs: ["locale"], expand: (vars) => [{ locale: v(vars, "locale") }] },
@@ -37,7 +40,7 @@ export const STAGES: Record<string, Stage> = {
     needs: [],
     optional: { serial_console: "ttyS0" },
     expand: (vars) => [
-      { services: { enable: [`serial-getty@${vars.serial_console ?? "ttyS0"}.service`] } },
+      { services: { enable: [`serial-getty@${vars.get("serial_console") ?? "ttyS0"}.service`] } },
     ],
   },
   "ssh-keys": {
@@ -72,11 +75,35 @@ export const STAGES: Record<string, Stage> = {
 
 export const STAGE_NAMES = Object.keys(STAGES);
 
-type StageProblem = Omit<SemanticProblem, "path">;
+/** The stage called `name`, only if it is one (never a property of every object). */
+export function stageOf(name: string): Stage | undefined {
+  return Object.hasOwn(STAGES, name) ? STAGES[name] : undefined;
+}
 
-/** Everything wrong with one entry of a layer's `stages`; the caller adds its position. */
-export function stageProblems(stage: string, env: VerifyEnv): StageProblem[] {
-  const def = STAGES[stage];
+/** The steps of a stage, parsed (the recipe has been checked: they are valid). */
+export function expandStage(name: string, vars: VarMap): Step[] {
+  return (stageOf(name)?.expand(vars) ?? []).map((step) => Step.parse(step));
+}
+
+/** Where a stage entry sits and where its vars came from, to report a bad value at its source. */
+export interface StageOrigin {
+  /** The stage entry, e.g. `["layers", 1, "stages", 0]`. */
+  at: FieldPath;
+  /** Vars whose value came from `--set` (they have no place in the file). */
+  fromSet: ReadonlySet<string>;
+}
+
+/**
+ * Everything wrong with one entry of a layer's `stages`. Without `origin`, paths are left
+ * out (the caller adds its position); with it, a bad value is reported at the var that gave it.
+ */
+export function stageProblems(
+  stage: string,
+  env: VerifyEnv,
+  origin?: StageOrigin,
+): (Omit<SemanticProblem, "path"> & { path?: FieldPath })[] {
+  const def = stageOf(stage);
+  const vars = varMap(env.vars);
   if (!def) {
     const s = suggest(stage, STAGE_NAMES);
     return [
@@ -86,7 +113,7 @@ export function stageProblems(stage: string, env: VerifyEnv): StageProblem[] {
       },
     ];
   }
-  const missing = def.needs.filter((need) => !env.vars[need]);
+  const missing = def.needs.filter((need) => !vars.get(need));
   if (missing.length > 0) {
     return missing.map((need) => ({
       message: `stage '${stage}' needs the variable '${need}'`,
@@ -94,31 +121,48 @@ export function stageProblems(stage: string, env: VerifyEnv): StageProblem[] {
     }));
   }
   const reads = [...def.needs, ...Object.keys(def.optional ?? {})];
-  const hint = reads.length
-    ? `check the variable${reads.length > 1 ? "s" : ""} it reads: ${reads.join(", ")}`
-    : undefined;
-  return def.expand(env.vars).flatMap((step) => expandedStepProblems(stage, step, env, hint));
+  const given = reads.filter((name) => vars.has(name));
+  // Every stage reads at most one var today; the value at fault is that var's.
+  const source = given.length === 1 ? (given[0] as string) : undefined;
+  const used = origin ? ` (used by stage '${stage}' at ${formatPath(origin.at)})` : "";
+  let at: FieldPath | undefined;
+  let from = "";
+  let hint = reads.length ? `check the variables it reads: ${reads.join(", ")}` : undefined;
+  if (source !== undefined && origin?.fromSet.has(source)) {
+    from = ` from --set ${source}`;
+    hint = `check --set ${source}=...`;
+  } else if (source !== undefined) {
+    from = ` from vars.${source}`;
+    hint = `check the variable ${source}`;
+    if (origin) at = ["vars", source];
+  }
+  return def
+    .expand(vars)
+    .flatMap((step) => expandedStepProblems(step, env))
+    .map((detail) => ({
+      ...(at ? { path: at } : {}),
+      message: `stage '${stage}' makes an invalid step${from}: ${detail}${used}`,
+      hint,
+    }));
 }
 
-/** A step a stage made, checked as if it had been written out under `steps`. */
-function expandedStepProblems(
-  stage: string,
-  step: Step,
-  env: VerifyEnv,
-  hint: string | undefined,
-): StageProblem[] {
+/** A value in a message: quoted, and escaped when it holds control characters. */
+const shown = (value: string) =>
+  /[\x00-\x1f\x7f]/.test(value) ? JSON.stringify(value) : `'${value}'`;
+
+/** A step a stage made, checked as if it had been written out under `steps`: its problems. */
+function expandedStepProblems(step: unknown, env: VerifyEnv): string[] {
   const parsed = Step.safeParse(step);
-  const what = (detail: string) => `stage '${stage}' makes an invalid step: ${detail}`;
   if (!parsed.success) {
     return parsed.error.issues.map((issue) => {
       let value: unknown = step;
       for (const key of issue.path) value = (value as Record<PropertyKey, unknown>)?.[key];
-      const got = typeof value === "string" ? ` (got '${value}')` : "";
+      const got = typeof value === "string" ? ` (got ${shown(value)})` : "";
       const where = issue.path.map(String).join(".");
-      return { message: what(`${where}: ${issue.message}${got}`), hint };
+      return `${where}: ${issue.message}${got}`;
     });
   }
   const kind = STEP_KINDS.find((k) => parsed.data[k] !== undefined);
   if (!kind) return [];
-  return verifyStep(kind, parsed.data, env).map((p) => ({ ...p, message: what(p.message) }));
+  return verifyStep(kind, parsed.data, env).map((p) => p.message);
 }

@@ -1,13 +1,16 @@
 /**
  * The semantic half of recipe checking (the schema is the other half): references between
- * layers, cycles, duplicate names, and what stages and steps check of themselves
- * (recipe/stages.ts, each step's `verify`: e.g. a `copy` source must exist inside the recipe's
- * directory). It collects every problem; nothing here has side effects.
+ * layers, cycles, duplicate names, output files that would take the place of strata's own or of
+ * each other, and what stages and steps check of themselves (recipe/stages.ts, each step's
+ * `verify`: e.g. a `copy` source must exist inside the recipe's directory). It collects every
+ * problem; nothing here has side effects. It also runs on a recipe that failed the schema, on
+ * the parts that passed (./salvage.ts), so `validate` reports both kinds at once.
  */
+import { outputPlugin } from "../outputs/index.js";
 import { verifyStep } from "../steps/index.js";
 import { stepKind } from "./graph.js";
-import { type FieldPath, suggest } from "./locate.js";
-import { outputPlugin } from "../outputs/index.js";
+import { type FieldPath, formatPath, suggest } from "./locate.js";
+import { outputFiles, reservedReason } from "./output-files.js";
 import { outputName } from "./outputs.js";
 import type { Recipe, Tests } from "./schema.js";
 import { stageProblems } from "./stages.js";
@@ -26,8 +29,19 @@ const didYouMean = (word: string, choices: readonly string[]): string | undefine
   return s ? `did you mean '${s}'?` : undefined;
 };
 
-export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticProblem[] {
+export interface VerifyOptions {
+  /** Vars whose value came from `--set`: their problems are reported where they are used. */
+  fromSet?: ReadonlySet<string>;
+}
+
+export function verifyRecipe(
+  recipe: Recipe,
+  dir: string,
+  vars: Readonly<Vars>,
+  options: VerifyOptions = {},
+): SemanticProblem[] {
   const problems: SemanticProblem[] = [];
+  const fromSet = options.fromSet ?? new Set<string>();
   const names = recipe.layers.map((l) => l.name);
   const seen = new Map<string, number>();
 
@@ -70,8 +84,9 @@ export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticP
 
     // Stages and steps check themselves (src/recipe/stages.ts, each step's `verify`).
     layer.stages?.forEach((stage, s) => {
-      for (const p of stageProblems(stage, { dir, vars }))
-        problems.push({ ...p, path: [...at, "stages", s] });
+      const origin = { at: [...at, "stages", s], fromSet };
+      for (const p of stageProblems(stage, { dir, vars }, origin))
+        problems.push({ ...p, path: p.path ?? origin.at });
     });
     layer.steps?.forEach((step, s) => {
       for (const p of verifyStep(stepKind(step), step, { dir, vars }))
@@ -92,7 +107,8 @@ export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticP
       path.push(cur);
       cur = parent.get(cur);
     }
-    if (cur === l.name && !reported.has(l.name)) {
+    // A layer on itself is reported above, once.
+    if (cur === l.name && path.length > 1 && !reported.has(l.name)) {
       for (const n of path) reported.add(n);
       problems.push({
         path: ["layers", i, l.from !== undefined ? "from" : "name"],
@@ -102,7 +118,7 @@ export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticP
     }
   });
 
-  const outputNames = new Map<string, number>();
+  problems.push(...outputFileProblems(recipe));
   recipe.outputs.forEach((output, i) => {
     if (output.layer !== undefined && !names.includes(output.layer)) {
       problems.push({
@@ -111,21 +127,44 @@ export function verifyRecipe(recipe: Recipe, dir: string, vars: Vars): SemanticP
         hint: didYouMean(output.layer, names) ?? `layers are: ${names.join(", ")}`,
       });
     }
-    const plugin = outputPlugin(output);
-    const fileName = plugin.fileName(output, outputName(recipe, output));
-    const other = outputNames.get(fileName);
-    if (other !== undefined) {
-      problems.push({
-        path: ["outputs", i],
-        message: `outputs[${other}] writes the same file, ${fileName}`,
-        hint: "give one of them a `name`",
-      });
-    } else outputNames.set(fileName, i);
-    for (const p of plugin.verify?.(output, { recipe, index: i }) ?? [])
+    for (const p of outputPlugin(output).verify?.(output, { recipe, index: i }) ?? [])
       problems.push({ ...p, path: ["outputs", i, ...p.path] });
   });
   if (recipe.tests) problems.push(...testsProblems(recipe));
 
+  // One bad var used by two stages is one problem.
+  const seenProblems = new Set<string>();
+  return problems.filter((p) => {
+    const id = `${formatPath(p.path)}\n${p.message}`;
+    if (seenProblems.has(id)) return false;
+    seenProblems.add(id);
+    return true;
+  });
+}
+
+/** Output files that would take the place of strata's own files or of another output's. */
+function outputFileProblems(recipe: Recipe): SemanticProblem[] {
+  const problems: SemanticProblem[] = [];
+  const owner = new Map<string, number>();
+  recipe.outputs.forEach((output, i) => {
+    const path: FieldPath = output.name !== undefined ? ["outputs", i, "name"] : ["outputs", i];
+    const hint = "give the output another `name`";
+    const files = outputFiles(output, outputName(recipe, output));
+    // One problem per output: its first file that is taken.
+    for (const file of files) {
+      const reserved = reservedReason(file);
+      const other = owner.get(file);
+      if (reserved) {
+        problems.push({ path, message: `the output would write ${reserved}`, hint });
+        return;
+      }
+      if (other !== undefined) {
+        problems.push({ path, message: `outputs[${other}] writes the same file, ${file}`, hint });
+        return;
+      }
+    }
+    for (const file of files) owner.set(file, i);
+  });
   return problems;
 }
 

@@ -25,4 +25,20 @@ export const packageName = z
   .describe("A Debian package, optionally pinned as name=version");
 
 /** User and group names as useradd/groupadd accept them. */
-export const accountName = z.string().regex(/^[a-z_][a-z0-9_-]*$/);
+export const accountName = z
+  .string()
+  .max(32)
+  .regex(/^[a-z_][a-z0-9_-]*$/);
+
+/**
+ * A uid or gid: 0 to 2^31-2. uid_t is 32 bits, but (uid_t)-1 means "no change" to chown and
+ * setresuid, many tools read ids as signed 32-bit numbers, and 65535 is the 16-bit -1 that
+ * systemd refuses; so ids stop below 2^31 and 65535 is not one.
+ */
+export const MAX_ACCOUNT_ID = 2 ** 31 - 2;
+export const accountId = z
+  .number()
+  .int("a whole number")
+  .min(0)
+  .max(MAX_ACCOUNT_ID, `at most ${MAX_ACCOUNT_ID} (2^31-2)`)
+  .refine((id) => id !== 65535, "65535 is not a valid id (it is the 16-bit -1)");

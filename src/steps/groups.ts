@@ -1,12 +1,12 @@
 /** `groups: [{ name, gid?, system? }]` creates groups that do not exist yet. */
 import { z } from "zod";
 import { q } from "../host/shell.js";
-import { accountName } from "./fields.js";
+import { accountId, accountName } from "./fields.js";
 import { defineStep } from "./types.js";
 
 export const Group = z.strictObject({
   name: accountName,
-  gid: z.number().int().nonnegative().optional(),
+  gid: accountId.optional(),
   system: z.boolean().optional(),
 });
 

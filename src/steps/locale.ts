@@ -10,6 +10,7 @@ export const localeStep = defineStep({
   kind: "locale",
   schema: z
     .string()
+    .max(64)
     .regex(
       /^(C|POSIX|C\.UTF-8|[a-z]{2,3}_[A-Z]{2}(\.[A-Za-z0-9-]+)?(@[a-z]+)?)$/,
       "e.g. en_US.UTF-8",

@@ -1,16 +1,25 @@
 /**
  * `services: { enable: [...], disable: [...], mask: [...] }` sets systemd units up to start (or
  * not) at boot, with `systemctl`, which works offline in an image. Needs systemd in the image.
+ * Units are named as systemd names them (letters, digits, `:-_.\@`; `foo` means foo.service).
  */
 import { z } from "zod";
 import { q } from "../host/shell.js";
 import { defineStep } from "./types.js";
 
+const unit = z
+  .string()
+  .max(255)
+  .regex(
+    /^[A-Za-z0-9:_.\\@-]+$/,
+    "a systemd unit name, e.g. ssh.service or serial-getty@ttyS0.service",
+  );
+
 export const ServicesStep = z
   .strictObject({
-    enable: z.array(z.string()).optional(),
-    disable: z.array(z.string()).optional(),
-    mask: z.array(z.string()).optional(),
+    enable: z.array(unit).optional(),
+    disable: z.array(unit).optional(),
+    mask: z.array(unit).optional(),
   })
   .describe("systemd units to enable, disable or mask");
 

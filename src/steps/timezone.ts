@@ -1,6 +1,8 @@
 /**
  * `timezone: Area/City` sets /etc/localtime and /etc/timezone, installing tzdata when the image
- * lacks it. An unknown zone fails the step.
+ * lacks it. A zone is one to three parts of letters, digits, '_', '+' and '-' joined by '/'
+ * (UTC, Europe/Berlin, America/Argentina/Buenos_Aires, Etc/GMT+5): never '.', so never `..`.
+ * An unknown zone fails the step.
  */
 import { z } from "zod";
 import { q } from "../host/shell.js";
@@ -10,7 +12,11 @@ export const timezoneStep = defineStep({
   kind: "timezone",
   schema: z
     .string()
-    .regex(/^(UTC|[A-Z][A-Za-z_+-]+(\/[A-Za-z0-9_+-]+){1,2})$/, "a zone such as Europe/Berlin")
+    .max(64)
+    .regex(
+      /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9][A-Za-z0-9_+-]*){0,2}$/,
+      "a zone such as Europe/Berlin or UTC",
+    )
     .describe("A time zone such as Europe/Berlin, or UTC"),
   doc: "/etc/localtime, /etc/timezone (installs tzdata if needed)",
   describe: (zone) => zone,

@@ -14,6 +14,11 @@ export interface ShOptions {
   env?: Record<string, string>;
   /** Files to put beside the script, visible under /run/strata/ in the root. */
   files?: Record<string, string | Buffer>;
+  /**
+   * The host's network for this script (a `run` step's `network: true`); without it the
+   * script runs in an empty network namespace.
+   */
+  network?: boolean;
 }
 
 /** What a step's `run` gets: a way to run shell inside the layer's root, and apt. */

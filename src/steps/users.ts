@@ -7,21 +7,24 @@
  */
 import { z } from "zod";
 import { q } from "../host/shell.js";
-import { accountName } from "./fields.js";
+import { absolutePath, accountId, accountName } from "./fields.js";
 import { defineStep } from "./types.js";
 
 export const User = z.strictObject({
   name: accountName,
-  uid: z.number().int().nonnegative().optional(),
-  groups: z.array(z.string()).optional(),
-  shell: z.string().optional(),
-  home: z.string().optional(),
+  uid: accountId.optional(),
+  groups: z.array(accountName).optional(),
+  shell: absolutePath.optional(),
+  home: absolutePath.optional(),
   system: z.boolean().optional(),
   password: z
     .string()
+    .regex(/^[^:\s]*$/, "a crypt(3) hash has no ':', spaces or newlines")
     .optional()
     .describe("A crypt(3) hash (mkpasswd), never a clear-text password; '' for no password"),
-  ssh_authorized_keys: z.array(z.string()).optional(),
+  ssh_authorized_keys: z
+    .array(z.string().regex(/^[^\r\n\0]+$/, "one key per entry, on one line"))
+    .optional(),
 });
 
 export const usersStep = defineStep({

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { it } from "node:test";
-import { diffPackages, parseDpkgStatus } from "../../src/build/dpkg.js";
+import { diffPackages, parseDpkgStatus, readDpkgStatus } from "../../src/build/dpkg.js";
+import { StrataError } from "../../src/errors.js";
+import { tempDir } from "../helpers.js";
 
 const STATUS = `Package: zlib1g
 Status: install ok installed
@@ -40,4 +45,47 @@ it("reads installed packages and diffs two sets", () => {
   assert.deepEqual(d.changed, [
     { name: "bash", version: "5.2.37-3", arch: "amd64", from: "5.2.37-2" },
   ]);
+});
+
+it("reads the status file inside the root, never a host file a symlink names", () => {
+  const root = tempDir("strata-root-");
+  const host = tempDir("strata-host-");
+  const dpkg = join(root, "var/lib/dpkg");
+  const status = join(dpkg, "status");
+  const hostStatus = join(host, "status");
+  writeFileSync(hostStatus, "Package: host-secret\nStatus: install ok installed\nVersion: 1\n");
+  const names = () => readDpkgStatus(root).map((p) => p.name);
+  try {
+    mkdirSync(dpkg, { recursive: true });
+    assert.deepEqual(names(), [], "no status file: no packages");
+    writeFileSync(join(dpkg, "status-real"), STATUS);
+    symlinkSync("/var/lib/dpkg/status-real", status);
+    assert.deepEqual(names(), ["bash", "zlib1g"], "an absolute symlink inside the root");
+    rmSync(status);
+    symlinkSync(hostStatus, status);
+    assert.deepEqual(names(), [], "an absolute symlink to a host file");
+    rmSync(status);
+    symlinkSync(`../../../../../../../..${hostStatus}`, status);
+    assert.deepEqual(names(), [], "a relative symlink climbing out");
+    rmSync(dpkg, { recursive: true });
+    symlinkSync(host, dpkg);
+    assert.deepEqual(names(), [], "a symlinked /var/lib/dpkg");
+    rmSync(dpkg);
+    mkdirSync(dpkg);
+    symlinkSync("status", status);
+    assert.throws(
+      () => readDpkgStatus(root),
+      (e) =>
+        e instanceof StrataError && e.code === "E_LAYER_FILE" && /symlink loop/.test(e.message),
+    );
+    rmSync(status);
+    execFileSync("mkfifo", [status]);
+    assert.throws(
+      () => readDpkgStatus(root),
+      (e) => e instanceof StrataError && /\/var\/lib\/dpkg\/status .*a FIFO/.test(e.message),
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(host, { recursive: true, force: true });
+  }
 });

@@ -1,7 +1,7 @@
 /**
  * `strata cache gc` on a hand-made cache: it keeps every layer the given recipes use, the boot
  * layers of their disk outputs included (they are not in the recipe's `layers`), and removes
- * the rest.
+ * the rest; with `--set`, the layers those overrides give.
  */
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
@@ -13,7 +13,7 @@ import { Cache } from "../../src/cache/store.js";
 import { cacheGc } from "../../src/commands/cache.js";
 import { plan } from "../../src/plan/plan.js";
 import { loadRecipe } from "../../src/recipe/load.js";
-import { ROOT, tempDir, fakeCacheEntry } from "../helpers.js";
+import { ROOT, tempDir, fakeCacheEntry, writeRecipe } from "../helpers.js";
 
 describe("cache gc", () => {
   const cache = tempDir("strata-cache-");
@@ -48,5 +48,35 @@ describe("cache gc", () => {
       "base.boot-uefi-ext4",
       "system",
     ]);
+  });
+
+  it("keeps the layers built with the --set overrides it is given", async () => {
+    const dir = tempDir("strata-cache-");
+    const path = writeRecipe(`name: vars
+distro: { suite: trixie, arch: amd64 }
+vars: { motd: default }
+layers:
+  - name: base
+    bootstrap: { variant: minbase }
+  - name: system
+    steps:
+      - write: { path: /etc/motd, content: "\${motd}\\n" }
+outputs: [{ type: dir }]
+`);
+    const set = { motd: "custom" };
+    const recipe = loadRecipe(path, { set });
+    const settings = await resolveSettings(recipe, { cacheDir: dir });
+    const planned = await plan(recipe, settings, new Cache(dir));
+    for (const l of planned.layers) fakeCacheEntry(dir, l.key, l.name);
+
+    const kept = await cacheGc({ recipes: [path], cacheDir: dir, set });
+    assert.deepEqual(kept.removed, []);
+    // Without them, the recipe's own value gives another key for `system`: that one is not kept.
+    const without = await cacheGc({ recipes: [path], cacheDir: dir });
+    assert.deepEqual(
+      without.removed.map((i) => i.name),
+      ["system"],
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -48,7 +48,7 @@ describe("step registry", () => {
   it("lists the keys of every object in a step, for 'did you mean' hints", () => {
     const keys = new Map(stepObjectKeys());
     assert.deepEqual(keys.get("copy"), ["from", "to", "mode", "owner"]);
-    assert.deepEqual(keys.get("run"), ["name", "script", "env"]);
+    assert.deepEqual(keys.get("run"), ["name", "script", "env", "network"]);
     assert.ok(keys.get("users/#")?.includes("ssh_authorized_keys"));
     assert.deepEqual(keys.get("groups/#"), ["name", "gid", "system"]);
     assert.equal(keys.has("packages"), false);

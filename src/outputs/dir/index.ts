@@ -8,6 +8,11 @@
  * records the layers it holds; without it (or when an old layer's module is gone from the
  * cache) the tree is copied whole, or, when the build has just bootstrapped the bottom layer,
  * that layer's tree is moved into place and the layers above it are added in place.
+ *
+ * Nothing here follows a layer's symlink on the host side: `cp -a` copies symlinks as
+ * symlinks, the update reads module listings with `unsquashfs -ls`, walks only real
+ * directories, and copies with tar (no `-h`; GNU tar extracts a symlink that is absolute or
+ * has `..` only after every other member, so no member is written through it).
  */
 import { existsSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";

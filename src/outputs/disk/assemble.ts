@@ -3,10 +3,17 @@
  * output's layer modules, or the merged tree of a flat root), its filesystem, the ESP or
  * GRUB's boot code, and the image with its `.bmap` and `.img.json`. The kernel, initramfs and
  * boot loader files are taken out of the boot layer's stack.
+ *
+ * A flat root is a copy of the layers' tree, symlinks included (`cp -a`, `du`, `mkfs.ext4 -d`
+ * and `mkfs.btrfs --rootdir` all take a symlink as a symlink, never its target). What strata
+ * writes into that copy (fstab, kernel, initramfs, grub.cfg) is placed inside it
+ * (src/host/in-root.ts): a layer's `/etc/fstab -> /etc/fstab` or `/boot -> /` is followed
+ * inside the copy, never out to the build host's own files.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { StrataError } from "../../errors.js";
+import { freshPathInRoot, writeFileInRoot } from "../../host/in-root.js";
 import type { OutputInput } from "../types.js";
 import { type BootFiles, extractBootFiles } from "./boot-files.js";
 import { BOOT_ROLE, ESP_LABEL, ROOT_LABEL } from "./boot-layer.js";
@@ -53,9 +60,9 @@ export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void
   if (d.root === "flat") {
     env.reporter.status(`disk ${name}: copying the merged tree`);
     await input.stack.withRoot((root) => env.run("cp", ["-a", `${root.nsPath}/.`, `${data}/`]));
-    mkdirSync(join(data, "etc"), { recursive: true });
-    writeFileSync(
-      join(data, "etc", "fstab"),
+    writeFileInRoot(
+      data,
+      "/etc/fstab",
       `# strata: a classic root\nLABEL=${ROOT_LABEL} / ${d.filesystem} defaults 0 1\n`,
     );
   }
@@ -88,14 +95,8 @@ export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void
     };
     writeStore(data, [...input.stack.layers], manifest);
   }
-  for (const f of plan.dataFiles) {
-    mkdirSync(dirname(join(data, f.to)), { recursive: true });
-    placeFile(fileOf(files, f), join(data, f.to));
-  }
-  if (plan.grubConfig !== undefined) {
-    mkdirSync(join(data, "boot", "grub"), { recursive: true });
-    writeFileSync(join(data, "boot", "grub", "grub.cfg"), plan.grubConfig);
-  }
+  for (const f of plan.dataFiles) placeFile(fileOf(files, f), freshPathInRoot(data, f.to));
+  if (plan.grubConfig !== undefined) writeFileInRoot(data, "/boot/grub/grub.cfg", plan.grubConfig);
 
   env.reporter.status(`disk ${name}: ${d.filesystem} ${d.root === "flat" ? "root" : "store"}`);
   let layout = plan.layout;

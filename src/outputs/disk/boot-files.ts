@@ -2,11 +2,16 @@
  * The files a disk needs from its stacked layers, copied out of the mounted stack: the newest
  * kernel and its initramfs (made by the boot layer), and the boot loader's files (systemd-boot's
  * EFI binary, or GRUB's boot.img and the core image the boot layer made).
+ *
+ * Every path is resolved inside the stack's tree (src/host/in-root.ts): a layer's
+ * `/boot/vmlinuz-x -> /etc/shadow` reads the image's own /etc/shadow (or fails, naming the
+ * file), never the build host's, and only regular files are read.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { StrataError } from "../../errors.js";
+import { copyFileFromRoot, readFileInRoot, resolveInRoot } from "../../host/in-root.js";
 import type { DiskOutput } from "../../recipe/schema.js";
 import { GRUB_CORE } from "./boot-layer.js";
 import { SYSTEMD_BOOT } from "./esp.js";
@@ -33,7 +38,9 @@ export function extractBootFiles(
   dir: string,
 ): BootFiles {
   mkdirSync(dir, { recursive: true });
-  const versions = readdirSync(join(root, "boot"))
+  const boot = resolveInRoot(root, "/boot");
+  const names = boot.stat?.isDirectory() ? readdirSync(boot.path) : [];
+  const versions = names
     .filter((f) => /^vmlinu[xz]-/.test(f))
     .map((f) => f.replace(/^vmlinu[xz]-/, ""))
     .sort(byVersion);
@@ -43,7 +50,7 @@ export function extractBootFiles(
       hint: `install linux-image-${arch} in one of the output's layers`,
     });
   }
-  const kernelFile = readdirSync(join(root, "boot")).find((f) =>
+  const kernelFile = names.find((f) =>
     new RegExp(`^vmlinu[xz]-${kernelVersion.replace(/[.+]/g, "\\$&")}$`).test(f),
   ) as string;
   const files: BootFiles = {
@@ -51,20 +58,20 @@ export function extractBootFiles(
     vmlinuz: join(dir, "vmlinuz"),
     initrd: join(dir, "initrd.img"),
   };
-  const kernel = readFileSync(join(root, "boot", kernelFile));
+  const kernel = readFileInRoot(root, `/boot/${kernelFile}`);
   // systemd-boot starts the kernel's EFI stub, which a gzip-compressed arm64 Image lacks.
   const gzip = kernel[0] === 0x1f && kernel[1] === 0x8b;
   writeFileSync(files.vmlinuz, gzip && arch === "arm64" ? gunzipSync(kernel) : kernel);
-  copyFileSync(join(root, "boot", `initrd.img-${kernelVersion}`), files.initrd);
+  copyFileFromRoot(root, `/boot/initrd.img-${kernelVersion}`, files.initrd);
   if (d.boot === "uefi") {
     const name = SYSTEMD_BOOT[arch as keyof typeof SYSTEMD_BOOT];
     files.efi = join(dir, name);
-    copyFileSync(join(root, "usr/lib/systemd/boot/efi", name), files.efi);
+    copyFileFromRoot(root, `/usr/lib/systemd/boot/efi/${name}`, files.efi);
   } else {
     files.grubBoot = join(dir, "boot.img");
     files.grubCore = join(dir, "core.img");
-    copyFileSync(join(root, "usr/lib/grub/i386-pc/boot.img"), files.grubBoot);
-    copyFileSync(join(root, GRUB_CORE), files.grubCore);
+    copyFileFromRoot(root, "/usr/lib/grub/i386-pc/boot.img", files.grubBoot);
+    copyFileFromRoot(root, GRUB_CORE, files.grubCore);
   }
   return files;
 }

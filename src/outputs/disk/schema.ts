@@ -1,4 +1,7 @@
-/** The options of `type: disk` (see ./index.ts for what each one does). */
+/**
+ * The options of `type: disk` (see ./index.ts for what each one does). Sizes are at most 16 TiB
+ * (recipe/fields.ts); `cmdline` is one line that GRUB's config and a loader entry take as it is.
+ */
 import { z } from "zod";
 import { outputCommon, sizeField } from "../../recipe/fields.js";
 
@@ -26,7 +29,15 @@ export const DiskOutput = z.strictObject({
     .optional()
     .describe("Image size; default: what the layers need plus 25% and 256M"),
   esp_size: sizeField.default("256M").describe("Size of the EFI system partition (uefi)"),
-  cmdline: z.string().default("").describe("Extra kernel command line"),
+  cmdline: z
+    .string()
+    .max(2048)
+    .regex(
+      /^[^\x00-\x1f\x7f;$`\\{}|&<>#]*$/,
+      "one line of kernel parameters, without ; $ ` \\ { } | & < > # (they mean something to GRUB's config)",
+    )
+    .default("")
+    .describe("Extra kernel command line"),
   console: z
     .array(z.string().regex(/^[A-Za-z0-9]+(,[0-9a-z]+)?$/, "a console such as ttyS0,115200"))
     .optional()

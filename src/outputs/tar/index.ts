@@ -2,6 +2,8 @@
  * `type: tar` (`compression: zstd | gzip | none`, default zstd): the merged root filesystem as
  * one tarball, `<out>/<name>.tar.zst`, entries sorted, numeric owners, extended attributes
  * kept; ready for `docker import`, `machinectl import-tar` or `tar -x` onto a partition.
+ * tar runs on the mounted stack without `-h`: a layer's symlinks are stored as symlinks, so
+ * one that points at a host path (`/etc/shadow`) never brings the host's file into the tarball.
  */
 import { renameSync } from "node:fs";
 import { join } from "node:path";
