@@ -184,11 +184,13 @@ commonBuildOptions(
     )
     .argument("[recipe]", "recipe file, or a directory holding strata.yaml", ".")
     .argument("[layer]", "the top layer (default: the last one)")
-    .option("-c, --command <script>", "run this shell command instead of an interactive shell"),
+    .option("-c, --command <script>", "run this shell command instead of an interactive shell")
+    .option("--network", "give the shell the host's network (default: none, as in a run step)"),
 ).action(async (recipe: string, layer: string | undefined, o) => {
   const command = o.command ? ["/bin/sh", "-c", o.command] : ["/bin/bash", "-l"];
   process.exitCode = await shell(recipe, layer, command, {
     ...buildOptions(o),
+    network: o.network === true,
   });
 });
 

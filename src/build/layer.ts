@@ -357,11 +357,15 @@ export async function buildLayerTree(ctx: BuildContext, job: LayerJob): Promise<
   }
 }
 
-/** For `strata shell`: an interactive shell over the stacked modules; changes go to tmpfs. */
+/**
+ * For `strata shell`: an interactive shell over the stacked modules; changes go to tmpfs. It
+ * has no network unless asked (`--network`: the host's), and apt's caches are read-only.
+ */
 export async function shellInStack(
   ctx: BuildContext,
   modules: string[],
   command: string[],
+  options: { network?: boolean } = {},
 ): Promise<number> {
   const ns = await ctx.namespace();
   await ctx.binfmt();
@@ -383,12 +387,13 @@ export async function shellInStack(
       {
         env: sandboxEnv(ctx.settings.epoch, { PS1: "strata# " }),
         interactive: true,
-        network: "none",
+        network: options.network ? "host" : "none",
         aptWritable: false,
       },
     );
     const result = await run(argv[0] as string, argv.slice(1), {
       ns,
+      hostNetwork: options.network === true,
       interactive: true,
       reject: false,
     });

@@ -1,7 +1,8 @@
 /**
  * `strata shell RECIPE [LAYER]`: an interactive shell (or one command, with `-c`) in a layer's
  * stacked root, for the foreign architecture too. The layers are built first if they are not
- * cached. Changes go to a tmpfs and are thrown away.
+ * cached. Changes go to a tmpfs and are thrown away. Like a `run` step it has no network
+ * unless asked (`--network`), and apt's shared caches are read-only.
  */
 
 import { buildPlannedLayers, withBuildContext } from "../build/build.js";
@@ -15,7 +16,7 @@ export async function shell(
   recipePath: string,
   layerName: string | undefined,
   command: string[],
-  options: BuildOptions = {},
+  options: BuildOptions & { network?: boolean } = {},
 ): Promise<number> {
   return withBuildContext(
     recipePath,
@@ -34,7 +35,7 @@ export async function shell(
       const { entries } = await buildPlannedLayers(ctx, p, { only: stack });
       ctx.reporter.done();
       const modules = stack.map((n) => entries.get(n)?.module as string);
-      return shellInStack(ctx, modules, command);
+      return shellInStack(ctx, modules, command, { network: options.network });
     },
   );
 }

@@ -134,6 +134,21 @@ describe("the build sandbox", { skip: needsRoot }, () => {
     assert.equal(connections(), 1);
   });
 
+  it("gives strata shell no network unless --network", () => {
+    const path = recipe("shellnet", runStep("true"));
+    const probe = `exec 3<>/dev/tcp/127.0.0.1/${port} && read -r line <&3 && echo "got: $line"`;
+    const shell = (...extra: string[]) =>
+      cli(["shell", path, "--cache-dir", TEST_CACHE, ...extra, "-c", `bash -c '${probe}'`]);
+    const before = connections();
+    const off = shell();
+    assert.notEqual(off.code, 0, off.stdout);
+    assert.equal(connections(), before);
+    const on = shell("--network");
+    assert.equal(on.code, 0, on.stderr);
+    assert.match(on.stdout, /got: hello from the host/);
+    assert.equal(connections(), before + 1);
+  });
+
   it("keeps the capabilities package scripts need, and none beyond", () => {
     const r = build(
       recipe(
