@@ -11,7 +11,11 @@ import { planRecipe } from "./commands/plan.js";
 import { runImage } from "./commands/run.js";
 import { shell } from "./commands/shell.js";
 import { formatTestSummary, testRecipe } from "./commands/test.js";
+import { publish } from "./commands/publish.js";
+import { serve } from "./commands/serve.js";
 import { validate } from "./commands/validate.js";
+import { generateKey } from "./update/keys.js";
+import { gcRepo } from "./update/repo.js";
 import { formatProblem, StrataError } from "./errors.js";
 import { handleSignals } from "./host/cleanups.js";
 import { urlProblem } from "./recipe/fields.js";
@@ -338,6 +342,102 @@ commonBuildOptions(
   else process.stdout.write(formatTestSummary(result));
   if (!result.ok) process.exitCode = 1;
 });
+
+const key = program.command("key").description("signing keys for update repositories");
+key
+  .command("generate")
+  .description(
+    "make an OpenPGP Ed25519 signing key: OUT.key (secret, mode 0600: keep it off the devices) " +
+      "and OUT.pub (the keyring a recipe's `update.keyring` names)",
+  )
+  .requiredOption("--out <prefix>", "where the key goes, e.g. keys/update")
+  .option("--name <name>", "a name for the key's user id", "update")
+  .option("--force", "replace an existing key")
+  .option("--json", "print the result as JSON on stdout")
+  .action(async (o) => {
+    const k = await generateKey(o.out, o.name, o.force === true);
+    if (o.json) return printJson({ ok: true, ...k });
+    process.stdout.write(`secret key  ${k.secret}  (keep it off the devices)\n`);
+    process.stdout.write(`public key  ${k.public}  (name it in the recipe's update.keyring)\n`);
+    process.stdout.write(`fingerprint ${k.fingerprint}\n`);
+  });
+
+commonBuildOptions(
+  program
+    .command("publish")
+    .description(
+      "build the recipe (cached) and add its disk output as the channel's next version of an " +
+        "update repository (static files: serve them with `strata serve` or any web server); " +
+        "with --gc, drop what no kept version references instead",
+    )
+    .argument("[recipe]", "recipe file, or a directory holding strata.yaml", ".")
+    .requiredOption("--repo <dir>", "the update repository")
+    .option("--key <file>", "the secret signing key (`strata key generate` wrote it)")
+    .option("--channel <name>", "the channel (default: the recipe's update.channel)")
+    .option("--output <name>", "the disk output to publish (default: the first)")
+    .option("-o, --out <dir>", "where the build goes", "out")
+    .option(
+      "--valid-days <n>",
+      "days devices accept the channel",
+      integer("--valid-days", 1, 3650),
+      30,
+    )
+    .option(
+      "--gc",
+      "remove versions no channel points at beyond the newest --keep, and their files",
+    )
+    .option(
+      "--keep <n>",
+      "with --gc: versions to keep besides the channels'",
+      integer("--keep", 0, 100000),
+      3,
+    )
+    .option("--json", "print the result as JSON on stdout"),
+).action(async (recipe: string, o) => {
+  if (o.gc) {
+    const r = gcRepo(o.repo, o.keep);
+    if (o.json) return printJson({ ok: true, ...r });
+    for (const f of r.removed) process.stdout.write(`removed ${f.path}\n`);
+    process.stdout.write(`kept versions ${r.keptVersions.join(", ") || "none"}\n`);
+    return;
+  }
+  if (!o.key)
+    throw new StrataError("E_USAGE", "publish needs --key", { hint: "--key keys/update.key" });
+  const r = await publish(recipe, {
+    ...buildOptions(o),
+    out: o.out,
+    repo: o.repo,
+    key: o.key,
+    channel: o.channel,
+    output: o.output,
+    validDays: o.validDays,
+  });
+  if (o.json) return printJson({ ok: true, ...r });
+  for (const f of r.added) process.stdout.write(`added ${f.path} (${mib(f.bytes)})\n`);
+  process.stdout.write(
+    r.changed
+      ? `${r.recipe} version ${r.version} is channel ${r.channel}'s (serial ${r.serial}); ${mib(r.bytes)} added to ${r.repo}\n`
+      : `${r.recipe}: channel ${r.channel} already has this build as version ${r.version}; nothing added\n`,
+  );
+});
+
+program
+  .command("serve")
+  .description(
+    "serve a directory (an update repository, a build's output) over HTTP with Range requests, " +
+      "until interrupted; never a listing, never a file outside DIR",
+  )
+  .argument("<dir>", "the directory to serve")
+  .option("--port <n>", "the port (0: any free one)", integer("--port", 0, 65535), 8080)
+  .option("--bind <address>", "the address to listen on", "127.0.0.1")
+  .option("--log <file>", "append one JSON line per request (path, status, bytes sent)")
+  .option("--json", "print the URL as JSON on stdout once listening")
+  .action(async (dir: string, o) => {
+    await serve(dir, { port: o.port, bind: o.bind, log: o.log }, (server) => {
+      if (o.json) printJson({ ok: true, url: server.url, port: server.port });
+      else process.stdout.write(`serving ${dir} at ${server.url}/ (Ctrl-C stops)\n`);
+    });
+  });
 
 program.addOption(new Option("--no-color").hideHelp());
 

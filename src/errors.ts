@@ -25,7 +25,10 @@ export type ErrorCode =
   | "E_VM_TIMEOUT"
   | "E_DISK_SIZE"
   | "E_LAYER_FILE"
-  | "E_NO_KERNEL";
+  | "E_NO_KERNEL"
+  | "E_KEY"
+  | "E_PUBLISH"
+  | "E_SIGNATURE";
 
 /** One problem at one place in a recipe file. */
 export interface RecipeProblem {

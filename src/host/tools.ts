@@ -50,6 +50,9 @@ export const TOOLS = {
     package: "bmap-tools",
     why: "writes .bmap files beside disk images",
   },
+  gpg: { command: "gpg", package: "gpg", why: "makes and uses update signing keys" },
+  gpgAgent: { command: "gpg-agent", package: "gpg-agent", why: "holds update signing keys" },
+  gpgv: { command: "gpgv", package: "gpgv", why: "checks update signatures" },
   qemuX86: {
     command: "qemu-system-x86_64",
     package: "qemu-system-x86",

@@ -90,6 +90,8 @@ export interface AddLayersContext {
   readonly arch: string;
   /** The output's name */
   readonly name: string;
+  /** The whole recipe (its `update`, `health`...) */
+  readonly recipe: Recipe;
 }
 
 export interface VerifyContext {

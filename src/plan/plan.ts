@@ -74,8 +74,12 @@ export function resolvePlanLayers(recipe: LoadedRecipe): {
     const stack = stackOf(recipe.layers, top);
     const plugin = outputPlugin(output);
     const added: Record<string, string[]> = {};
-    for (const a of plugin.layers?.(output, { stack, arch: recipe.recipe.distro.arch, name }) ??
-      []) {
+    for (const a of plugin.layers?.(output, {
+      stack,
+      arch: recipe.recipe.distro.arch,
+      name,
+      recipe: recipe.recipe,
+    }) ?? []) {
       added[a.role] = a.layer.chain;
       // Two outputs that add the same layer (same name: same settings, same place) share it.
       if (byName.has(a.layer.name)) continue;

@@ -37,8 +37,8 @@ export function outputFiles(output: Output, name: string): string[] {
   switch (output.type) {
     case "dir": // src/outputs/dir/index.ts: the layers the tree holds
       return [file, `.${file}.layers.json`];
-    case "disk": // src/outputs/disk/image.ts: the block map and how to boot it
-      return [file, `${file}.bmap`, `${file}.json`];
+    case "disk": // src/outputs/disk/image.ts: the block map and how to boot it; ./release.ts
+      return [file, `${file}.bmap`, `${file}.json`, `${name}.release`];
     default:
       return [file];
   }

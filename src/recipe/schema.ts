@@ -157,6 +157,43 @@ export const Tests = z
   })
   .describe("Checks that `strata test` runs in the booted image");
 
+/** One health check: run on the device at each trial boot of a new version (see `update`). */
+export const HealthCheck = z.strictObject({
+  name: z.string().min(1).describe("Shown in the journal when the check fails"),
+  run: z.string().min(1).describe("Shell command run on the device as root"),
+  status: z.number().int().min(0).max(255).default(0).describe("Expected exit status"),
+  output: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe("POSIX extended regular expressions (grep -E) that the output must match"),
+  not_output: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe("POSIX extended regular expressions (grep -E) that the output must not match"),
+  timeout: seconds.default(120).describe("Seconds the command may take (at most 86400)"),
+});
+
+/** Where a device built from this recipe gets its updates (`strata publish` writes them). */
+export const Update = z
+  .strictObject({
+    url: urlField.describe("The update repository's URL (http or https; vars allowed)"),
+    channel: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, "a channel name: letters, digits, . _ -")
+      .max(64)
+      .default("stable")
+      .describe("The channel the device follows"),
+    keyring: z
+      .string()
+      .min(1)
+      .describe("OpenPGP public keyring beside the recipe (`strata key generate` writes one)"),
+    timer: z
+      .boolean()
+      .default(false)
+      .describe("Enable strata-update.timer: look for an update daily and apply it"),
+  })
+  .describe("Over-the-air updates: the image carries the agent, the keyring and this");
+
 export const VarValue = z.union([z.string(), z.number(), z.boolean()]);
 
 export const Recipe = z
@@ -169,6 +206,11 @@ export const Recipe = z
     layers: z.array(Layer).min(1, "a recipe needs at least one layer"),
     outputs: z.array(Output).default([]),
     tests: Tests.optional(),
+    update: Update.optional(),
+    health: z
+      .array(HealthCheck)
+      .optional()
+      .describe("Checks a new version must pass at its trial boot, or the device falls back"),
   })
   .describe("A strata recipe: a stack of cached layers and what to make of it");
 
@@ -180,6 +222,8 @@ export type Step = z.output<typeof Step>;
 export type Output = z.output<typeof Output>;
 export type Tests = z.output<typeof Tests>;
 export type TestCheck = z.output<typeof TestCheck>;
+export type HealthCheck = z.output<typeof HealthCheck>;
+export type Update = z.output<typeof Update>;
 export type User = z.output<typeof User>;
 export type Group = z.output<typeof Group>;
 export type CopyStep = z.output<typeof CopyStep>;

@@ -134,10 +134,11 @@ function checkCommand(command: string, vars: VarMap): string {
   return `${names.map((n) => `${n}=${q(vars.get(n) as string)}`).join("\n")}\n${script}`;
 }
 
-/** Where scripts sit: `layers[i].steps[j]` (a step) and `tests.checks[k]` (a check). */
+/** Where scripts sit: `layers[i].steps[j]` (a step), `tests.checks[k]` and `health[k]` (checks). */
 function scriptHolder(path: FieldPath): "step" | "check" | undefined {
   if (path.length === 4 && path[0] === "layers" && path[2] === "steps") return "step";
   if (path.length === 3 && path[0] === "tests" && path[1] === "checks") return "check";
+  if (path.length === 2 && path[0] === "health") return "check";
   return undefined;
 }
 

@@ -6,7 +6,10 @@
  * problem; nothing here has side effects. It also runs on a recipe that failed the schema, on
  * the parts that passed (./salvage.ts), so `validate` reports both kinds at once.
  */
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { outputPlugin } from "../outputs/index.js";
+import { sourceProblem } from "../steps/copy.js";
 import { verifyStep } from "../steps/index.js";
 import { stepKind } from "./graph.js";
 import { type FieldPath, formatPath, suggest } from "./locate.js";
@@ -131,6 +134,7 @@ export function verifyRecipe(
       problems.push({ ...p, path: ["outputs", i, ...p.path] });
   });
   if (recipe.tests) problems.push(...testsProblems(recipe));
+  problems.push(...updateProblems(recipe, dir));
 
   // One bad var used by two stages is one problem.
   const seenProblems = new Set<string>();
@@ -164,6 +168,53 @@ function outputFileProblems(recipe: Recipe): SemanticProblem[] {
       }
     }
     for (const file of files) owner.set(file, i);
+  });
+  return problems;
+}
+
+/** `update` and `health`: a keyring beside the recipe, and disks that can take updates. */
+function updateProblems(recipe: Recipe, dir: string): SemanticProblem[] {
+  const problems: SemanticProblem[] = [];
+  if (!recipe.update) {
+    if (recipe.health) {
+      problems.push({
+        path: ["health"],
+        message: "health checks run at the trial boot of an update, and the recipe has no `update`",
+        hint: "add `update: { url: http://..., keyring: keys/update.pub }`, or remove `health`",
+      });
+    }
+    return problems;
+  }
+  const keyring = sourceProblem(recipe.update.keyring, dir);
+  if (keyring) {
+    problems.push({
+      path: ["update", "keyring"],
+      message: keyring.message.replace(/^'/, "the keyring '"),
+      hint: "make one with `strata key generate --out keys/update` and name keys/update.pub",
+    });
+  } else if (!statSync(resolve(dir, recipe.update.keyring)).isFile()) {
+    problems.push({
+      path: ["update", "keyring"],
+      message: `'${recipe.update.keyring}' is not a file`,
+      hint: "name the .pub file that `strata key generate` wrote",
+    });
+  }
+  recipe.outputs.forEach((output, i) => {
+    if (output.type !== "disk") return;
+    if (output.root === "flat") {
+      problems.push({
+        path: ["outputs", i, "root"],
+        message: "a flat root cannot be updated by layers: it has no store",
+        hint: "use `root: immutable` or `root: persistent` with `update`",
+      });
+    } else if (output.boot === "bios") {
+      problems.push({
+        path: ["outputs", i, "boot"],
+        message:
+          "updates boot through systemd-boot's boot counting; BIOS (GRUB) images cannot take updates yet",
+        hint: "use `boot: uefi` with `update`",
+      });
+    }
   });
   return problems;
 }

@@ -36,7 +36,10 @@ export function isInside(root: string, child: string): boolean {
 }
 
 /** A source must exist inside the recipe's directory, so the layer's key covers its content. */
-function sourceProblem(from: string, dir: string): Omit<SemanticProblem, "path"> | undefined {
+export function sourceProblem(
+  from: string,
+  dir: string,
+): Omit<SemanticProblem, "path"> | undefined {
   const source = resolve(dir, from);
   const hint = "copy sources are relative to the recipe's directory";
   if (isAbsolute(from)) return { message: `'${from}' is absolute`, hint };

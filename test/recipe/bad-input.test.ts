@@ -434,6 +434,52 @@ const CASES: Case[] = [
     code: "E_RECIPE_INVALID",
     path: "layers[1].steps[0].users[0].password",
   },
+  // Updates: a keyring beside the recipe, disks that can take updates, health with update.
+  {
+    name: "update without a keyring file",
+    recipe: `${BASE}update: { url: "http://u.example/x", keyring: keys/none.pub }\n`,
+    code: "E_RECIPE_INVALID",
+    path: "update.keyring",
+    line: 6,
+    message: /the keyring 'keys\/none.pub' does not exist/,
+  },
+  {
+    name: "update keyring outside the recipe",
+    recipe: `${BASE}update: { url: "http://u.example/x", keyring: ../../../etc/hostname }\n`,
+    code: "E_RECIPE_INVALID",
+    path: "update.keyring",
+    message: /outside the recipe/,
+  },
+  {
+    name: "update url that is not http",
+    recipe: `${BASE}update: { url: "file:///etc", keyring: k.pub }\n`,
+    files: { "k.pub": "x" },
+    code: "E_RECIPE_INVALID",
+    path: "update.url",
+  },
+  {
+    name: "update on a BIOS disk and on a flat root",
+    recipe: `${BASE}update: { url: "http://u.example/x", keyring: k.pub }\noutputs:\n  - { type: disk, boot: bios }\n  - { type: disk, name: f, root: flat }\n`,
+    files: { "k.pub": "x" },
+    code: "E_RECIPE_INVALID",
+    count: 2,
+    path: "outputs[0].boot",
+    message: /BIOS/,
+  },
+  {
+    name: "health without update",
+    recipe: `${BASE}health:\n  - { name: up, run: "true" }\n`,
+    code: "E_RECIPE_INVALID",
+    path: "health",
+    message: /no `update`/,
+  },
+  {
+    name: "a health check without run",
+    recipe: `${BASE}update: { url: "http://u.example/x", keyring: k.pub }\nhealth:\n  - { name: up }\n`,
+    files: { "k.pub": "x" },
+    code: "E_RECIPE_INVALID",
+    path: "health[0].run",
+  },
 ];
 
 function load(c: Case): StrataError {

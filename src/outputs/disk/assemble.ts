@@ -10,7 +10,8 @@
  * (src/host/in-root.ts): a layer's `/etc/fstab -> /etc/fstab` or `/boot -> /` is followed
  * inside the copy, never out to the build host's own files.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StrataError } from "../../errors.js";
 import { freshPathInRoot, writeFileInRoot } from "../../host/in-root.js";
@@ -24,11 +25,20 @@ import { type GrubImages, writeImage } from "./image.js";
 import { partition } from "./layout.js";
 import { type BootFilePlacement, planDisk, replanForData, sizeError } from "./plan.js";
 import type { DiskOutput } from "./schema.js";
-import { placeFile, type VersionManifest, writeStore } from "./store.js";
+import { placeFile, writeStore } from "./store.js";
+import { UPDATE_ROLE } from "./update-layer.js";
+import { RELEASE_FORMAT, type ReleaseManifest } from "../../update/manifest.js";
+import { writeRelease } from "./release.js";
 
 async function treeBytes(input: OutputInput<DiskOutput>, dir: string): Promise<number> {
   const { stdout } = await input.env.run("du", ["-s", "--block-size=1", dir]);
   return Number(stdout.split(/\s/)[0]);
+}
+
+async function fileDigest(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 const fileOf = (files: BootFiles, p: BootFilePlacement): string =>
@@ -67,11 +77,18 @@ export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void
     );
   }
   const bootBytes = statSync(files.vmlinuz).size + statSync(files.initrd).size;
+  // With `update:`, the store stacks the update layer (agent, keyring, health checks) on top.
+  const update = input.added[UPDATE_ROLE];
+  const storeLayers = [...(update ?? input.stack).layers];
+  const bootDigests = {
+    vmlinuz: await fileDigest(files.vmlinuz),
+    initrd: await fileDigest(files.initrd),
+  };
   // A flat root holds the copied tree; a store, the modules and a few KiB of version files.
   const contentBytes =
     d.root === "flat"
       ? await treeBytes(input, data)
-      : input.stack.layers.reduce((n, l) => n + l.bytes, 0) + 64 * 1024;
+      : storeLayers.reduce((n, l) => n + l.bytes, 0) + 64 * 1024;
   const plan = planDisk({
     disk: d,
     arch,
@@ -80,20 +97,26 @@ export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void
     kernelVersion: files.kernelVersion,
     bootBytes,
     contentBytes,
+    bootDigests,
+    updates: update !== undefined,
   });
 
   if (d.root !== "flat") {
-    const manifest: VersionManifest = {
-      format: "strata-version/1",
-      version: plan.version,
+    const manifest: ReleaseManifest = {
+      format: RELEASE_FORMAT,
       recipe: env.recipe.name,
-      root: d.root as VersionManifest["root"],
-      layers: input.stack.layers.map((l) => ({ name: l.name, digest: l.digest, bytes: l.bytes })),
+      arch,
+      version: plan.version,
+      root: d.root as ReleaseManifest["root"],
       kernel: files.kernelVersion,
-      initramfs: `initrd.img-${files.kernelVersion}`,
       cmdline: plan.cmdline,
+      vmlinuz: { digest: bootDigests.vmlinuz, bytes: statSync(files.vmlinuz).size },
+      initrd: { digest: bootDigests.initrd, bytes: statSync(files.initrd).size },
+      layers: storeLayers.map((l) => ({ name: l.name, digest: l.digest, bytes: l.bytes })),
     };
-    writeStore(data, [...input.stack.layers], manifest);
+    writeStore(data, storeLayers, manifest);
+    // What `strata publish` adds to an update repository: the same layers, boot files, manifest.
+    if (update) writeRelease(input, manifest, storeLayers, files);
   }
   for (const f of plan.dataFiles) placeFile(fileOf(files, f), freshPathInRoot(data, f.to));
   if (plan.grubConfig !== undefined) writeFileInRoot(data, "/boot/grub/grub.cfg", plan.grubConfig);

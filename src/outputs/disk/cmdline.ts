@@ -18,6 +18,7 @@ export function kernelCmdline(
   d: Pick<DiskOutput, "root" | "console" | "cmdline">,
   arch: string,
   version = FIRST_VERSION,
+  updates = false,
 ): string {
   const root =
     d.root === "flat"
@@ -29,5 +30,8 @@ export function kernelCmdline(
           `strata.store=LABEL=${STORE_LABEL}`,
         ];
   const cons = consoles(d, arch).map((c) => `console=${c}`);
-  return [...root, ...cons, d.cmdline].filter((x) => x !== "").join(" ");
+  // A version on trial must count down when it cannot boot: a kernel panic (an initramfs that
+  // finds no root) reboots after 10 s instead of waiting at a shell.
+  const panic = updates && d.root !== "flat" ? ["panic=10"] : [];
+  return [...root, ...panic, ...cons, d.cmdline].filter((x) => x !== "").join(" ");
 }

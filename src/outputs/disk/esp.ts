@@ -30,14 +30,17 @@ export const SYSTEMD_BOOT = {
   arm64: "systemd-bootaa64.efi",
 } as const;
 
-export function loaderConf(defaultId: string, timeoutSeconds = 0): string {
-  return `# Written by strata.\ndefault ${defaultId}.conf\ntimeout ${timeoutSeconds}\nconsole-mode keep\neditor no\n`;
+/** loader.conf; `defaultEntry` is an entry id (`strata-1.conf`) or a glob (`strata-*`). */
+export function loaderConf(defaultEntry: string, timeoutSeconds = 0): string {
+  return `# Written by strata.\ndefault ${defaultEntry}\ntimeout ${timeoutSeconds}\nconsole-mode keep\neditor no\n`;
 }
 
 export function loaderEntry(e: LoaderEntry): string {
   return [
     `title ${e.title}`,
     `version ${e.version}`,
+    // Entries sort by sort-key, then version, newest first: the menu lists versions in order.
+    "sort-key strata",
     `linux ${e.linux}`,
     `initrd ${e.initrd}`,
     `options ${e.options}`,

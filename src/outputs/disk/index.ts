@@ -23,10 +23,11 @@
  */
 import { StrataError } from "../../errors.js";
 import type { ToolName } from "../../host/tools.js";
-import type { OutputPlugin } from "../types.js";
+import type { AddedLayer, OutputPlugin } from "../types.js";
 import { assembleDisk } from "./assemble.js";
 import { BOOT_ROLE, bootLayer, kernelLayerOf } from "./boot-layer.js";
 import { DiskOutput } from "./schema.js";
+import { UPDATE_ROLE, updateLayer } from "./update-layer.js";
 import { verifyDisk } from "./verify.js";
 
 export const diskOutput: OutputPlugin<DiskOutput> = {
@@ -40,8 +41,14 @@ export const diskOutput: OutputPlugin<DiskOutput> = {
   },
   fileName: (_d, name) => `${name}.img`,
   verify: verifyDisk,
-  layers(d, { stack, arch, name }) {
+  layers(d, { stack, arch, name, recipe }) {
+    const top = stack.at(-1);
+    const update: AddedLayer[] =
+      recipe.update && d.root !== "flat" && top
+        ? [{ role: UPDATE_ROLE, layer: updateLayer(top, recipe) }]
+        : [];
     return [
+      ...update,
       {
         role: BOOT_ROLE,
         layer: bootLayer(kernelLayerOf(stack), d),

@@ -26,6 +26,10 @@ export interface DiskPlanInput {
   bootBytes: number;
   /** Bytes of the data partition's tree (the store, or the flat root) */
   contentBytes: number;
+  /** Hex sha256 of the kernel and the initramfs: their names on the ESP */
+  bootDigests: { vmlinuz: string; initrd: string };
+  /** The recipe has `update:`: boot counting's loader settings, panic=10 */
+  updates?: boolean;
 }
 
 /** A file the boot loader needs: `source` names one of the boot files, `to` its place. */
@@ -80,7 +84,7 @@ const flatBootPaths = (kernelVersion: string) => ({
 export function planDisk(input: DiskPlanInput): DiskPlan {
   const { disk: d, arch, name } = input;
   const version = FIRST_VERSION;
-  const cmdline = kernelCmdline(d, arch, version);
+  const cmdline = kernelCmdline(d, arch, version, input.updates === true);
   const title = `${input.recipe} (strata version ${version})`;
 
   const espBytes = d.boot === "uefi" ? parseSize(d.esp_size) : 0;
@@ -132,7 +136,9 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
   if (d.boot === "uefi") {
     const efiName = SYSTEMD_BOOT[arch as keyof typeof SYSTEMD_BOOT];
     const entryId = `strata-${version}`;
-    const paths = { linux: `/strata/${version}/vmlinuz`, initrd: `/strata/${version}/initrd.img` };
+    // Boot files are named by digest: versions that share a kernel share its file.
+    const { vmlinuz, initrd } = input.bootDigests;
+    const paths = { linux: `/strata/${vmlinuz}`, initrd: `/strata/${initrd}` };
     plan.esp = {
       bytes: espBytes,
       files: [
@@ -142,7 +148,8 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
         { source: "initrd", to: paths.initrd },
       ],
       texts: {
-        "/loader/loader.conf": loaderConf(entryId),
+        // With updates the newest version that is not bad boots (see assets/update/strata-update).
+        "/loader/loader.conf": loaderConf(input.updates ? "strata-*" : `${entryId}.conf`),
         [`/loader/entries/${entryId}.conf`]: loaderEntry({
           id: entryId,
           title,

@@ -5,12 +5,15 @@
  *
  *   layers/<sha256>.sqfs         one squashfs module per layer
  *   versions/<n>/layers          the digests of version n, bottom first (read by the boot script)
- *   versions/<n>/manifest.json   the same with layer names, kernel, initramfs, command line
+ *   versions/<n>/manifest.json   the release manifest (src/update/manifest.ts): layer names and
+ *                                digests, kernel and initramfs digests, command line
+ *   versions/<n>/factory         the version the image was built with (never collected)
  *   boot/<n>/{vmlinuz,initrd.img}, boot/grub/grub.cfg   (BIOS: GRUB reads them from here)
  *   overlay/{upper,work}         the changes of a `persistent` root (made at first boot)
  */
 import { linkSync, mkdirSync, writeFileSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
+import { type ReleaseManifest, serializeManifest } from "../../update/manifest.js";
 
 export interface StoreLayer {
   name: string;
@@ -18,17 +21,6 @@ export interface StoreLayer {
   digest: string;
   module: string;
   bytes: number;
-}
-
-export interface VersionManifest {
-  format: "strata-version/1";
-  version: number;
-  recipe: string;
-  root: "immutable" | "persistent";
-  layers: { name: string; digest: string; bytes: number }[];
-  kernel: string;
-  initramfs: string;
-  cmdline: string;
 }
 
 /** Hard-links (or copies) a file into the tree; the cache and the tree share a filesystem. */
@@ -41,7 +33,7 @@ export function placeFile(from: string, to: string): void {
 }
 
 /** Writes the store tree under `dir` for one version; returns the bytes of its files. */
-export function writeStore(dir: string, layers: StoreLayer[], manifest: VersionManifest): number {
+export function writeStore(dir: string, layers: StoreLayer[], manifest: ReleaseManifest): number {
   mkdirSync(join(dir, "layers"), { recursive: true });
   let bytes = 0;
   for (const l of layers) {
@@ -51,6 +43,7 @@ export function writeStore(dir: string, layers: StoreLayer[], manifest: VersionM
   const v = join(dir, "versions", String(manifest.version));
   mkdirSync(v, { recursive: true });
   writeFileSync(join(v, "layers"), `${layers.map((l) => l.digest).join("\n")}\n`);
-  writeFileSync(join(v, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(join(v, "manifest.json"), serializeManifest(manifest));
+  writeFileSync(join(v, "factory"), "");
   return bytes;
 }

@@ -14,6 +14,7 @@ const input = (o: Record<string, unknown> = {}) => ({
   kernelVersion: "6.12.1-amd64",
   bootBytes: 40 * MIB,
   contentBytes: 300 * MIB,
+  bootDigests: { vmlinuz: "a".repeat(64), initrd: "b".repeat(64) },
 });
 
 describe("disk plan", () => {
@@ -24,13 +25,16 @@ describe("disk plan", () => {
       [
         ["efi", "/EFI/BOOT/BOOTX64.EFI"],
         ["efi", "/EFI/systemd/systemd-bootx64.efi"],
-        ["vmlinuz", "/strata/1/vmlinuz"],
-        ["initrd", "/strata/1/initrd.img"],
+        ["vmlinuz", `/strata/${"a".repeat(64)}`],
+        ["initrd", `/strata/${"b".repeat(64)}`],
       ],
     );
     const entry = p.esp?.texts["/loader/entries/strata-1.conf"] ?? "";
     assert.match(entry, /^options boot=strata strata\.version=1 strata\.root=immutable /m);
     assert.match(p.esp?.texts["/loader/loader.conf"] ?? "", /^default strata-1\.conf$/m);
+    assert.match(entry, /^sort-key strata$/m);
+    assert.match(entry, /^version 1$/m);
+    assert.doesNotMatch(entry, /panic=/);
     assert.deepEqual(p.dataFiles, [], "a layered UEFI disk keeps no boot file on the store");
     assert.equal(p.grubConfig, undefined);
     assert.equal(p.dataLabel, "strata-store");
@@ -39,6 +43,17 @@ describe("disk plan", () => {
       p.layout.partitions.map((x) => x.role),
       ["esp", "data"],
     );
+  });
+
+  it("with updates: the newest good entry boots, and a panic reboots (a trial counts down)", () => {
+    const p = planDisk({ ...input(), updates: true });
+    assert.match(p.esp?.texts["/loader/loader.conf"] ?? "", /^default strata-\*$/m);
+    const entry = p.esp?.texts["/loader/entries/strata-1.conf"] ?? "";
+    assert.match(
+      entry,
+      /^options boot=strata strata\.version=1 strata\.root=immutable strata\.store=\S+ panic=10 /m,
+    );
+    assert.equal(p.sidecar.cmdline, p.cmdline);
   });
 
   it("BIOS + flat: GRUB reads the kernel and initramfs from the root's /boot", () => {
