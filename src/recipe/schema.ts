@@ -191,6 +191,24 @@ export const Update = z
       .boolean()
       .default(false)
       .describe("Enable strata-update.timer: look for an update daily and apply it"),
+    data: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(\/[A-Za-z0-9_@+,:=-][A-Za-z0-9._@+,:=-]*)+$/,
+            "an absolute directory inside the image, no part starting with a dot, e.g. /var/lib/app",
+          )
+          .refine(
+            (p) => !/^\/(proc|sys|dev|run|tmp)(\/|$)/.test(p),
+            "not a directory the system mounts at boot (/proc, /sys, /dev, /run, /tmp)",
+          ),
+      )
+      .max(64)
+      .default([])
+      .describe(
+        "Directories every version of a persistent root shares (a rollback keeps their content)",
+      ),
   })
   .describe("Over-the-air updates: the image carries the agent, the keyring and this");
 

@@ -7,9 +7,17 @@
  *             and the device checks signatures with sqv (Debian 13's apt verifier) or gpgv.
  *             Two certificates concatenated in one keyring allow a key rotation.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { StrataError } from "../errors.js";
 import { run } from "../host/run.js";
 import { requireTools } from "../host/tools.js";
@@ -63,6 +71,7 @@ export async function generateKey(out: string, name: string, force = false): Pro
     });
     const fingerprint = /^fpr:(?:[^:]*:){8}([0-9A-F]{40}):/m.exec(stdout)?.[1] ?? "";
     const secretKey = await exportKey(env, ["--export-secret-keys", fingerprint]);
+    mkdirSync(dirname(secret), { recursive: true });
     writeFileSync(secret, secretKey, { mode: 0o600 });
     chmodSync(secret, 0o600);
     writeFileSync(pub, await exportKey(env, ["--export", fingerprint]), { mode: 0o644 });

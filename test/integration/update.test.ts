@@ -1,11 +1,17 @@
 /**
  * Over-the-air updates end to end, under TCG: examples/disk's cached layers plus an app layer
- * and `update:`, published three times to a repository served on 127.0.0.1 (the guest reaches
- * it as 10.0.2.2 through QEMU's user network).
+ * and `update:`, published to a repository served on 127.0.0.1 (the guest reaches it as
+ * 10.0.2.2 through QEMU's user network).
  *
- *   v1 → v2 (the app layer changes): only that layer and a few KiB of metadata cross the
- *   network; v2 boots on trial and is blessed by its health check; `switch 1` boots v1 once;
- *   v3 fails its health check, is marked bad at its first boot and the device is back on v2.
+ *   immutable root: v1 → v2 (the app layer changes): only that layer and a few KiB of metadata
+ *   cross the network; v2 boots on trial and is blessed by its health check; `switch 1` boots
+ *   v1 once, then the default boots again: v3, which fails its health check, is marked bad at
+ *   its first boot and the device is back on v2; v4's initramfs panics at every boot, its entry
+ *   counts down to bad and v2 boots again.
+ *
+ *   persistent root: a version that changes /etc and fails its health check falls back to a
+ *   version whose /etc is exactly as it was, while the shared data directory keeps what the
+ *   failed version wrote.
  */
 import assert from "node:assert/strict";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -32,35 +38,74 @@ async function ok(m: Machine, command: string, timeoutMs?: number): Promise<stri
   return r.output;
 }
 
+const version = async (m: Machine) => (await ok(m, "cat /run/strata/version")).trim();
+
 /** The guest's first network link, addressed statically on QEMU's user network. */
 const NETWORK =
   "dev=$(ls /sys/class/net | grep -v '^lo$' | head -n 1) && ip link set \"$dev\" up && " +
   'ip addr add 10.0.2.15/24 dev "$dev" && ip route add default via 10.0.2.2';
 
+/** Every file under /etc with its sha256, and every other entry with its type and target. */
+const ETC_SNAPSHOT =
+  "cd /etc && find . -xdev -printf '%y %p %l\\n' | sort && " +
+  "find . -xdev -type f -print0 | sort -z | xargs -0 sha256sum";
+
+/** examples/disk with an app layer, `update:` and health checks; `extra` lines for the recipe. */
+function recipe(dir: string, o: { channel: string; health: string[]; outputs: string[] }) {
+  cpSync(join(ROOT, "examples/disk"), dir, { recursive: true });
+  const yaml = readFileSync(join(dir, "strata.yaml"), "utf8")
+    .replace(/^tests:[\s\S]*$/m, "")
+    .replace(
+      "  hostname: strata-vm",
+      '  hostname: strata-vm\n  port: "0"\n  app: "1"\n  fail: "no"\n  extra: ""',
+    )
+    .replace(
+      /^outputs:\n(\s+- .*\n)+/m,
+      [
+        "  - name: app",
+        "    steps:",
+        '      - write: { path: /etc/app-version, content: "${app}\\n" }',
+        "update:",
+        '  url: "http://10.0.2.2:${port}"',
+        "  keyring: keys/update.pub",
+        `  channel: ${o.channel}`,
+        "  data: [/var/lib/app]",
+        "health:",
+        ...o.health,
+        "outputs:",
+        ...o.outputs,
+        "",
+      ].join("\n"),
+    );
+  assert.match(yaml, /keyring: keys\/update\.pub/);
+  assert.match(yaml, /^outputs:\n {2}- /m);
+  writeFileSync(join(dir, "strata.yaml"), yaml);
+}
+
 describe("over-the-air updates", { skip: needsRoot }, () => {
   const dir = tempDir("strata-recipe-");
+  const persistentDir = tempDir("strata-recipe-persistent-");
   const repo = tempDir("strata-repo-");
   const outs: string[] = [];
   const logFile = join(tempDir("strata-serve-"), "log.jsonl");
   let server: Awaited<ReturnType<typeof startServer>>;
   const published: PublishCommandResult[] = [];
 
-  const publish = (app: string, fail = "no"): PublishCommandResult => {
+  const publish = (
+    recipeDir: string,
+    vars: { app: string; fail?: string; extra?: string },
+  ): PublishCommandResult & { out: string } => {
     const out = tempDir("strata-out-");
     outs.push(out);
+    const set = Object.entries({ port: String(server.port), fail: "no", extra: "", ...vars });
     const r = cli([
       "publish",
-      dir,
+      recipeDir,
       "--repo",
       repo,
       "--key",
       join(dir, "keys/update.key"),
-      "--set",
-      `port=${server.port}`,
-      "--set",
-      `app=${app}`,
-      "--set",
-      `fail=${fail}`,
+      ...set.flatMap(([k, v]) => ["--set", `${k}=${v}`]),
       "--cache-dir",
       TEST_CACHE,
       "--out",
@@ -70,7 +115,7 @@ describe("over-the-air updates", { skip: needsRoot }, () => {
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout) as PublishCommandResult;
     published.push(result);
-    return result;
+    return { ...result, out };
   };
   const log = (): LogLine[] =>
     readFileSync(logFile, "utf8")
@@ -80,46 +125,41 @@ describe("over-the-air updates", { skip: needsRoot }, () => {
 
   before(async () => {
     server = await startServer({ dir: repo, port: 0, log: logFile });
-    cpSync(join(ROOT, "examples/disk"), dir, { recursive: true });
-    const yaml = readFileSync(join(dir, "strata.yaml"), "utf8")
-      .replace(/^tests:[\s\S]*$/m, "")
-      .replace(
-        "  hostname: strata-vm",
-        '  hostname: strata-vm\n  port: "0"\n  app: "1"\n  fail: "no"',
-      )
-      .replace(
-        /^outputs:/m,
-        [
-          "  - name: app",
-          "    steps:",
-          '      - write: { path: /etc/app-version, content: "${app}\\n" }',
-          "update:",
-          '  url: "http://10.0.2.2:${port}"',
-          "  keyring: keys/update.pub",
-          "health:",
-          "  - name: the app's version is readable",
-          "    run: cat /etc/app-version",
-          '    output: "^[0-9]+$"',
-          "  - name: this version is not the broken one",
-          '    run: test "${fail}" != yes',
-          "outputs:",
-        ].join("\n"),
-      );
-    assert.match(yaml, /keyring: keys\/update\.pub/);
-    writeFileSync(join(dir, "strata.yaml"), yaml);
+    recipe(dir, {
+      channel: "stable",
+      health: [
+        "  - name: the app's version is readable",
+        "    run: cat /etc/app-version",
+        '    output: "^[0-9]+$"',
+        "  - name: this version is not the broken one",
+        '    run: test "${fail}" != yes',
+      ],
+      // `extra` reaches the kernel command line: strata.root=broken makes the initramfs panic.
+      outputs: ['  - { type: disk, cmdline: "${extra}" }'],
+    });
+    recipe(persistentDir, {
+      channel: "persistent",
+      health: [
+        "  - name: the trial changes /etc and the shared data, and fails when told to",
+        '    run: touch /etc/changed-by-${app} && echo ${app} > /var/lib/app/last && test "${fail}" != yes',
+      ],
+      outputs: ["  - { type: disk, name: persist, root: persistent }"],
+    });
     const k = cli(["key", "generate", "--out", join(dir, "keys/update"), "--json"]);
     assert.equal(k.code, 0, k.stderr);
+    cpSync(join(dir, "keys"), join(persistentDir, "keys"), { recursive: true });
   });
   after(async () => {
     await server?.close();
-    for (const d of [dir, repo, ...outs]) rmSync(d, { recursive: true, force: true });
+    for (const d of [dir, persistentDir, repo, ...outs])
+      rmSync(d, { recursive: true, force: true });
   });
 
   it("publishes v1 and v2; v2 adds only the app layer, and the same build twice adds nothing", () => {
-    const v1 = publish("1");
+    const v1 = publish(dir, { app: "1" });
     assert.equal(v1.version, 1);
     assert.ok(v1.added.some((f) => f.path.startsWith("boot/")));
-    const v2 = publish("2");
+    const v2 = publish(dir, { app: "2" });
     assert.equal(v2.version, 2);
     const layers = v2.added.filter((f) => f.path.startsWith("layers/"));
     assert.equal(layers.length, 1, `one new layer: ${JSON.stringify(v2.added)}`);
@@ -128,13 +168,13 @@ describe("over-the-air updates", { skip: needsRoot }, () => {
       [],
       "the kernel and initramfs are shared with v1",
     );
-    const again = publish("2");
+    const again = publish(dir, { app: "2" });
     assert.equal(again.changed, false);
     assert.equal(again.version, 2);
     assert.deepEqual(again.added, []);
   });
 
-  it("v1 → v2 fetches the app layer and metadata; v2 is blessed; switch 1 boots v1 once; a v3 that fails its health check falls back to v2", async () => {
+  it("v1 → v2 fetches the app layer and metadata; v2 is blessed; switch 1 boots v1 once; v3 failing its health check and v4 panicking both fall back to v2", async () => {
     const image = join(outs[0] as string, "app.img");
     const m = await bootMachine({ image, arch: "amd64", boot: "uefi" });
     try {
@@ -142,10 +182,13 @@ describe("over-the-air updates", { skip: needsRoot }, () => {
       await ok(m, NETWORK);
       const status = JSON.parse(await ok(m, "strata-update status --json"));
       assert.equal(status.running, 1);
+      assert.equal(status.versions[0].state, "good");
+      assert.equal(status.versions[0].factory, true);
+      assert.match(await ok(m, "cat /proc/cmdline"), /(^| )panic=10( |$)/);
 
       const before = log().length;
       const applied = await ok(m, "strata-update apply", 5 * 60 * 1000);
-      assert.match(applied, /version 2/);
+      assert.match(applied, /the next boot runs version 2 on trial/);
       const fetched = log().slice(before);
       const appLayer = published[1]?.added.find((f) => f.path.startsWith("layers/"));
       assert.ok(appLayer);
@@ -164,38 +207,116 @@ describe("over-the-air updates", { skip: needsRoot }, () => {
 
       await m.reboot({ timeoutMs: BOOT_MS });
       await m.login("root", PASSWORD);
-      assert.equal((await ok(m, "cat /run/strata/version")).trim(), "2");
+      assert.equal(await version(m), "2");
       assert.equal((await ok(m, "cat /etc/app-version")).trim(), "2");
-      // The health service blesses the trial entry: it loses its counter.
+      // The health service blesses the trial entry: it loses its counter, well within 2 minutes.
       await ok(
         m,
         "for i in $(seq 120); do test -e /efi/loader/entries/strata-2.conf && exit 0; sleep 1; done; ls /efi/loader/entries; exit 1",
         180_000,
       );
+      const blessed = JSON.parse(await ok(m, "strata-update status --json"));
+      assert.deepEqual(
+        blessed.versions.map((v: { version: number; state: string }) => [v.version, v.state]),
+        [
+          [1, "good"],
+          [2, "good"],
+        ],
+      );
 
       await ok(m, "strata-update switch 1");
       await m.reboot({ timeoutMs: BOOT_MS });
       await m.login("root", PASSWORD);
-      assert.equal((await ok(m, "cat /run/strata/version")).trim(), "1");
-      await m.reboot({ timeoutMs: BOOT_MS });
-      await m.login("root", PASSWORD);
-      assert.equal((await ok(m, "cat /run/strata/version")).trim(), "2", "the default again");
+      assert.equal(await version(m), "1", "switch 1 boots version 1");
 
-      const v3 = publish("3", "yes");
+      // From v1, v3 is applied: the next boot is the loader's default again (the newest version
+      // that is not bad: v3 on trial), not v1. v3 fails its health check, is marked bad and
+      // reboots by itself into v2, the newest good version.
+      const v3 = publish(dir, { app: "3", fail: "yes" });
       assert.equal(v3.version, 3);
       await ok(m, NETWORK);
-      assert.match(await ok(m, "strata-update apply", 5 * 60 * 1000), /version 3/);
+      assert.match(await ok(m, "strata-update apply", 5 * 60 * 1000), /runs version 3 on trial/);
       m.send("reboot\n");
-      // v3 boots, fails its health check, is marked bad and reboots by itself into v2.
       await m.waitFor(/strata: version 3, /, BOOT_MS);
+      await m.waitFor(/health check 'this version is not the broken one' failed/, BOOT_MS);
       await m.waitFor(/strata: version 2, /, BOOT_MS);
       await m.login("root", PASSWORD);
-      assert.equal((await ok(m, "cat /run/strata/version")).trim(), "2");
-      assert.match(await ok(m, "ls /efi/loader/entries"), /strata-3\+0-\d+\.conf/);
+      assert.equal(await version(m), "2");
+      assert.match(await ok(m, "ls /efi/loader/entries"), /strata-3\+0-1\.conf/);
+
+      // v4's initramfs cannot mount its root: each try panics and reboots (panic=10), the
+      // entry counts down to +0 and v2 boots again: within 4 boots.
+      const v4 = publish(dir, { app: "2", extra: "strata.root=broken" });
+      assert.equal(v4.version, 4);
+      assert.deepEqual(
+        v4.added.filter((f) => f.path.startsWith("layers/") || f.path.startsWith("boot/")),
+        [],
+        "v4 differs from v2 only in its command line",
+      );
+      await ok(m, NETWORK);
+      assert.match(await ok(m, "strata-update apply", 5 * 60 * 1000), /runs version 4 on trial/);
+      const mark = m.output.length;
+      m.send("reboot\n");
+      await m.waitFor(/strata: version 2, /, 4 * BOOT_MS);
+      await m.login("root", PASSWORD);
+      assert.equal(await version(m), "2");
+      const panics = m.output
+        .slice(mark)
+        .match(/strata\.root=broken: use immutable or persistent/g);
+      assert.equal(panics?.length, 3, "three tries, each a panic");
+      assert.match(await ok(m, "ls /efi/loader/entries"), /strata-4\+0-3\.conf/);
       const after = JSON.parse(await ok(m, "strata-update status --json"));
       assert.equal(after.running, 2);
+      assert.deepEqual(
+        after.versions.map((v: { version: number; state: string }) => [v.version, v.state]),
+        [
+          [1, "good"],
+          [2, "good"],
+          [3, "bad"],
+          [4, "bad"],
+        ],
+      );
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n--- console ---\n${m.tail(60)}`, { cause: e });
+      throw new Error(`${(e as Error).message}\n--- console ---\n${m.tail(80)}`, { cause: e });
+    } finally {
+      await m.close();
+    }
+  });
+
+  it("persistent: a version that changes /etc and fails falls back to the old /etc; shared data stays", async () => {
+    const v1 = publish(persistentDir, { app: "1" });
+    const m = await bootMachine({
+      image: join(v1.out, "persist.img"),
+      arch: "amd64",
+      boot: "uefi",
+    });
+    try {
+      await m.login("root", PASSWORD);
+      assert.equal(await version(m), "1");
+      await ok(m, "echo mine > /etc/changed-by-hand && echo 1 > /var/lib/app/mine && sync");
+      assert.match(await ok(m, "findmnt -n -o TARGET /var/lib/app"), /\/var\/lib\/app/);
+      const etc = await ok(m, ETC_SNAPSHOT);
+      assert.match(etc, /changed-by-hand/);
+
+      const v2 = publish(persistentDir, { app: "2", fail: "yes" });
+      await ok(m, NETWORK);
+      assert.match(
+        await ok(m, "strata-update apply", 5 * 60 * 1000),
+        new RegExp(`runs version ${v2.version} on trial`),
+      );
+      m.send("reboot\n");
+      await m.waitFor(
+        new RegExp(`strata: version ${v2.version} starts from the changes of version 1`),
+        BOOT_MS,
+      );
+      await m.waitFor(/health check .* failed/, BOOT_MS);
+      await m.waitFor(/strata: version 1, /, BOOT_MS);
+      await m.login("root", PASSWORD);
+      assert.equal(await version(m), "1");
+      assert.equal(await ok(m, ETC_SNAPSHOT), etc, "/etc is exactly what version 1 had");
+      assert.equal((await ok(m, "cat /var/lib/app/mine /var/lib/app/last")).trim(), "1\n2");
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- console ---\n${m.tail(80)}`, { cause: e });
     } finally {
       await m.close();
     }

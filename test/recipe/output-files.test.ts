@@ -12,7 +12,12 @@ describe("output files", () => {
     assert.deepEqual(files({ type: "dir" }, "root"), ["root", ".root.layers.json"]);
     assert.deepEqual(files({ type: "tar" }, "root"), ["root.tar.zst"]);
     assert.deepEqual(files({ type: "tar", compression: "none" }, "root"), ["root.tar"]);
-    assert.deepEqual(files({ type: "disk" }, "vm"), ["vm.img", "vm.img.bmap", "vm.img.json"]);
+    assert.deepEqual(files({ type: "disk" }, "vm"), [
+      "vm.img",
+      "vm.img.bmap",
+      "vm.img.json",
+      "vm.release",
+    ]);
   });
 
   it("may not be strata's own files, modules or files being written", () => {

@@ -19,8 +19,9 @@ import {
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startServer } from "../../src/serve/server.js";
+import { checkDevice, deviceFromRepo } from "../../src/update/device.js";
 import { generateKey, withSigner } from "../../src/update/keys.js";
-import { RELEASE_FORMAT, serializeManifest, sha256Hex } from "../../src/update/manifest.js";
+import { serializeManifest, sha256Hex } from "../../src/update/manifest.js";
 import { addRelease, type ReleaseInput, readRelease } from "../../src/update/repo.js";
 import { ROOT, tempDir } from "../helpers.js";
 
@@ -54,24 +55,7 @@ function device(repo: string): {
   env: NodeJS.ProcessEnv;
 } {
   const dir = tempDir("strata-device-");
-  const store = join(dir, "store");
-  const esp = join(dir, "esp");
-  const m = readRelease(repo, 1);
-  mkdirSync(join(store, "layers"), { recursive: true });
-  mkdirSync(join(store, "versions/1"), { recursive: true });
-  mkdirSync(join(esp, "loader/entries"), { recursive: true });
-  mkdirSync(join(esp, "strata"), { recursive: true });
-  for (const l of m.layers)
-    cpSync(join(repo, "layers", `${l.digest}.sqfs`), join(store, "layers", `${l.digest}.sqfs`));
-  writeFileSync(join(store, "versions/1/layers"), m.layers.map((l) => `${l.digest}\n`).join(""));
-  writeFileSync(join(store, "versions/1/manifest.json"), serializeManifest(m));
-  writeFileSync(join(store, "versions/1/factory"), "");
-  for (const f of [m.vmlinuz, m.initrd])
-    cpSync(join(repo, "boot", f.digest), join(esp, "strata", f.digest));
-  writeFileSync(
-    join(esp, "loader/entries/strata-1.conf"),
-    `title kiosk\nversion 1\nsort-key strata\nlinux /strata/${m.vmlinuz.digest}\ninitrd /strata/${m.initrd.digest}\noptions ${m.cmdline}\n`,
-  );
+  const { store, esp } = deviceFromRepo(repo, 1, dir);
   mkdirSync(join(dir, "efivars"));
   const conf = join(dir, "update.conf");
   return {
@@ -113,32 +97,6 @@ interface AgentRun {
   signal: NodeJS.Signals | null;
   out: string;
   err: string;
-}
-
-/** Every loader entry names a whole version: its layers and boot files, with their digests. */
-function checkDevice(store: string, esp: string): string[] {
-  const problems: string[] = [];
-  const entries = readdirSync(join(esp, "loader/entries")).filter((f) => /^strata-\d+/.test(f));
-  if (!entries.some((f) => /^strata-\d+\.conf$/.test(f))) problems.push("no good entry");
-  for (const e of entries) {
-    const v = /^strata-(\d+)/.exec(e)?.[1] as string;
-    const text = readFileSync(join(esp, "loader/entries", e), "utf8");
-    if (!text.includes(`strata.version=${v}`)) problems.push(`${e}: options lack version ${v}`);
-    const vdir = join(store, "versions", v);
-    if (!existsSync(join(vdir, "layers"))) {
-      problems.push(`${e}: versions/${v}/layers is missing`);
-      continue;
-    }
-    for (const d of readFileSync(join(vdir, "layers"), "utf8").split("\n").filter(Boolean)) {
-      const f = join(store, "layers", `${d}.sqfs`);
-      if (!existsSync(f) || sha256Hex(readFileSync(f)) !== d) problems.push(`${e}: layer ${d}`);
-    }
-    for (const m of text.matchAll(/^(?:linux|initrd) \/strata\/(\S+)$/gm)) {
-      const f = join(esp, "strata", m[1] as string);
-      if (!existsSync(f) || sha256Hex(readFileSync(f)) !== m[1]) problems.push(`${e}: ${m[1]}`);
-    }
-  }
-  return problems;
 }
 
 describe("strata-update, the device agent", () => {
@@ -184,7 +142,7 @@ describe("strata-update, the device agent", () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /version 2 is applied; the next boot runs version 2 on trial/);
     assert.ok(existsSync(join(d.esp, "loader/entries/strata-2+3.conf")));
-    assert.deepEqual(checkDevice(d.store, d.esp), []);
+    assert.deepEqual(checkDevice(d), []);
     const fetched = served().slice(before);
     const app = readRelease(repo, 2).layers[1] as { digest: string; bytes: number };
     assert.deepEqual(
@@ -229,13 +187,13 @@ describe("strata-update, the device agent", () => {
         break;
       }
       assert.equal(r.signal, "SIGKILL", `cut ${i}: ${r.err}`);
-      assert.deepEqual(checkDevice(d.store, d.esp), [], `after cut ${i}`);
+      assert.deepEqual(checkDevice(d), [], `after cut ${i}`);
       const rerun = await agent(d.env, "apply");
       // A cut after the last step (the serial) leaves nothing to do, and the rerun says so.
       const done = rerun.code === 3 && /error\[ALREADY_APPLIED\]/.test(rerun.err);
       assert.ok(rerun.code === 0 || done, `rerun after cut ${i}: ${rerun.err}`);
       assert.ok(existsSync(join(d.esp, "loader/entries/strata-2+3.conf")), `after cut ${i}`);
-      assert.deepEqual(checkDevice(d.store, d.esp), [], `after the rerun of cut ${i}`);
+      assert.deepEqual(checkDevice(d), [], `after the rerun of cut ${i}`);
     }
     assert.ok(completed);
   });
@@ -412,10 +370,10 @@ describe("strata-update, the device agent", () => {
       assert.ok(entry);
       assert.equal((await agent({ ...d.env, STRATA_RUNNING_VERSION: middle }, "mark-bad")).code, 0);
       const r = await agent({ ...d.env, STRATA_UPDATE_FAULT: String(i) }, "gc");
-      assert.deepEqual(checkDevice(d.store, d.esp), [], `after gc cut ${i}`);
+      assert.deepEqual(checkDevice(d), [], `after gc cut ${i}`);
       const rerun = await agent(d.env, "gc");
       assert.equal(rerun.code, 0, rerun.err);
-      assert.deepEqual(checkDevice(d.store, d.esp), []);
+      assert.deepEqual(checkDevice(d), []);
       assert.ok(!existsSync(join(d.store, "versions", middle)));
       const used = new Set(
         readdirSync(join(d.store, "versions")).flatMap((v) =>
@@ -491,5 +449,3 @@ describe("strata-update, the device agent", () => {
     }
   });
 });
-
-void RELEASE_FORMAT;

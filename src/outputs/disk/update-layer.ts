@@ -24,19 +24,26 @@ export const AGENT_PATH = "/usr/sbin/strata-update";
 export const UPDATE_CONF = "/etc/strata/update.conf";
 export const UPDATE_KEYRING = "/etc/strata/update-keyring.pgp";
 export const HEALTH_DIR = "/usr/lib/strata/health.d";
+/** Read by the boot script (assets/initramfs-tools/scripts/strata) on a persistent root */
+export const DATA_DIRS = "/etc/strata/data-dirs";
 
 const UNITS: Record<string, string> = {
+  // Before boot-complete.target and required by it, as systemd's boot assessment wants: in an
+  // image that also has systemd-bless-boot, a failed check keeps it from blessing the entry.
   "strata-health.service": `[Unit]
 Description=strata: check this version on its trial boot, then keep it or fall back
 After=multi-user.target
+Before=boot-complete.target
 ConditionPathExists=/run/strata/version
 
 [Service]
 Type=oneshot
+RemainAfterExit=yes
 ExecStart=${AGENT_PATH} health
 
 [Install]
 WantedBy=multi-user.target
+RequiredBy=boot-complete.target
 `,
   "strata-update.service": `[Unit]
 Description=strata: fetch and apply an update
@@ -106,6 +113,9 @@ export function updateLayerSteps(recipe: Recipe): Step[] {
     { copy: { from: update.keyring, to: UPDATE_KEYRING, mode: "0644" } },
     ...healthSteps(recipe.health ?? []),
   ];
+  if (update.data.length > 0) {
+    steps.push({ write: { path: DATA_DIRS, content: `${update.data.join("\n")}\n` } });
+  }
   for (const [unit, content] of Object.entries(UNITS)) {
     steps.push({ write: { path: `/usr/lib/systemd/system/${unit}`, content } });
   }

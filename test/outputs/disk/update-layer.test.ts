@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   AGENT_PATH,
+  DATA_DIRS,
   HEALTH_DIR,
   UPDATE_KEYRING,
   updateConf,
@@ -54,6 +55,21 @@ describe("update layer", () => {
     assert.deepEqual(updateLayerSteps(timed).at(-1), {
       services: { enable: ["strata-health.service", "strata-update.timer"] },
     });
+  });
+
+  it("lists the shared data directories for the boot script only when there are some", () => {
+    const dataDirs = (r: typeof recipe) =>
+      updateLayerSteps(r).flatMap((s) => (s.write?.path === DATA_DIRS ? [s.write.content] : []));
+    assert.deepEqual(dataDirs(recipe), []);
+    const shared = Recipe.parse({
+      ...recipe,
+      update: { ...recipe.update, data: ["/var/lib/app", "/srv/media"] },
+    });
+    assert.deepEqual(dataDirs(shared), ["/var/lib/app\n/srv/media\n"]);
+    for (const bad of ["var/lib", "/var/../etc", "/var/./lib", "/run/app", "/proc", "/a b", "/"]) {
+      const r = Recipe.safeParse({ ...recipe, update: { ...recipe.update, data: [bad] } });
+      assert.equal(r.success, false, bad);
+    }
   });
 
   it("sits on the output's top layer, with the same steps on any of them", () => {
