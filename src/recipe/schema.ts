@@ -157,20 +157,13 @@ export const Tests = z
   })
   .describe("Checks that `strata test` runs in the booted image");
 
-/** One health check: run on the device at each trial boot of a new version (see `update`). */
-export const HealthCheck = z.strictObject({
+/**
+ * One health check, in the form of a `tests:` check: run by the device's agent at each trial
+ * boot of a new version (see `update`), as root; its patterns are grep -E's.
+ */
+export const HealthCheck = TestCheck.omit({ reboot: true }).extend({
   name: z.string().min(1).describe("Shown in the journal when the check fails"),
   run: z.string().min(1).describe("Shell command run on the device as root"),
-  status: z.number().int().min(0).max(255).default(0).describe("Expected exit status"),
-  output: z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .describe("POSIX extended regular expressions (grep -E) that the output must match"),
-  not_output: z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .describe("POSIX extended regular expressions (grep -E) that the output must not match"),
-  timeout: seconds.default(120).describe("Seconds the command may take (at most 86400)"),
 });
 
 /** Where a device built from this recipe gets its updates (`strata publish` writes them). */

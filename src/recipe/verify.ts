@@ -207,12 +207,13 @@ function updateProblems(recipe: Recipe, dir: string): SemanticProblem[] {
         message: "a flat root cannot be updated by layers: it has no store",
         hint: "use `root: immutable` or `root: persistent` with `update`",
       });
-    } else if (output.boot === "bios") {
+    } else if (output.boot === "bios" && output.filesystem === "btrfs") {
+      // GRUB notes a BIOS trial boot in grubenv with save_env, which it refuses on btrfs.
       problems.push({
-        path: ["outputs", i, "boot"],
+        path: ["outputs", i, "filesystem"],
         message:
-          "updates boot through systemd-boot's boot counting; BIOS (GRUB) images cannot take updates yet",
-        hint: "use `boot: uefi` with `update`",
+          "a BIOS image takes updates through GRUB's environment block, which GRUB cannot write on btrfs",
+        hint: "use `filesystem: ext4` for a BIOS image with `update`, or `boot: uefi`",
       });
     }
   });

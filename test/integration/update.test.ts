@@ -12,6 +12,9 @@
  *   persistent root: a version that changes /etc and fails its health check falls back to a
  *   version whose /etc is exactly as it was, while the shared data directory keeps what the
  *   failed version wrote.
+ *
+ *   BIOS (MBR, GRUB): a trial boots once (GRUB's environment block), is blessed and becomes
+ *   grub.cfg's default; a version that fails its health check falls back to it.
  */
 import assert from "node:assert/strict";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -85,6 +88,7 @@ function recipe(dir: string, o: { channel: string; health: string[]; outputs: st
 describe("over-the-air updates", { skip: needsRoot }, () => {
   const dir = tempDir("strata-recipe-");
   const persistentDir = tempDir("strata-recipe-persistent-");
+  const biosDir = tempDir("strata-recipe-bios-");
   const repo = tempDir("strata-repo-");
   const outs: string[] = [];
   const logFile = join(tempDir("strata-serve-"), "log.jsonl");
@@ -145,13 +149,19 @@ describe("over-the-air updates", { skip: needsRoot }, () => {
       ],
       outputs: ["  - { type: disk, name: persist, root: persistent }"],
     });
+    recipe(biosDir, {
+      channel: "bios",
+      health: ["  - name: this version is not the broken one", '    run: test "${fail}" != yes'],
+      outputs: ["  - { type: disk, name: bios, boot: bios, table: mbr }"],
+    });
     const k = cli(["key", "generate", "--out", join(dir, "keys/update"), "--json"]);
     assert.equal(k.code, 0, k.stderr);
-    cpSync(join(dir, "keys"), join(persistentDir, "keys"), { recursive: true });
+    for (const d of [persistentDir, biosDir])
+      cpSync(join(dir, "keys"), join(d, "keys"), { recursive: true });
   });
   after(async () => {
     await server?.close();
-    for (const d of [dir, persistentDir, repo, ...outs])
+    for (const d of [dir, persistentDir, biosDir, repo, ...outs])
       rmSync(d, { recursive: true, force: true });
   });
 
@@ -315,6 +325,52 @@ describe("over-the-air updates", { skip: needsRoot }, () => {
       assert.equal(await version(m), "1");
       assert.equal(await ok(m, ETC_SNAPSHOT), etc, "/etc is exactly what version 1 had");
       assert.equal((await ok(m, "cat /var/lib/app/mine /var/lib/app/last")).trim(), "1\n2");
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- console ---\n${m.tail(80)}`, { cause: e });
+    } finally {
+      await m.close();
+    }
+  });
+  it("BIOS: GRUB boots a trial once; a blessed version becomes the default; a failing one falls back", async () => {
+    const v1 = publish(biosDir, { app: "1" });
+    const m = await bootMachine({ image: join(v1.out, "bios.img"), arch: "amd64", boot: "bios" });
+    const entries = "ls /run/strata/store/update/entries";
+    const grubDefault = "sed -n 's/^set default=//p' /run/strata/store/boot/grub/grub.cfg";
+    try {
+      await m.login("root", PASSWORD);
+      assert.equal(await version(m), "1");
+      const v2 = publish(biosDir, { app: "2" });
+      await ok(m, NETWORK);
+      assert.match(
+        await ok(m, "strata-update apply", 5 * 60 * 1000),
+        new RegExp(`runs version ${v2.version} on trial`),
+      );
+      assert.equal((await ok(m, grubDefault)).trim(), "strata-1", "a trial is not the default");
+      await m.reboot({ timeoutMs: BOOT_MS });
+      await m.login("root", PASSWORD);
+      assert.equal(await version(m), String(v2.version));
+      await ok(
+        m,
+        `for i in $(seq 120); do test -e /run/strata/store/update/entries/strata-${v2.version}.conf && exit 0; sleep 1; done; ${entries}; exit 1`,
+        180_000,
+      );
+      assert.equal(
+        (await ok(m, grubDefault)).trim(),
+        `strata-${v2.version}`,
+        "blessed: the default",
+      );
+
+      const v3 = publish(biosDir, { app: "3", fail: "yes" });
+      await ok(m, NETWORK);
+      assert.match(await ok(m, "strata-update apply", 5 * 60 * 1000), /on trial/);
+      m.send("reboot\n");
+      await m.waitFor(new RegExp(`strata: version ${v3.version}, `), BOOT_MS);
+      await m.waitFor(/health check 'this version is not the broken one' failed/, BOOT_MS);
+      await m.waitFor(new RegExp(`strata: version ${v2.version}, `), BOOT_MS);
+      await m.login("root", PASSWORD);
+      assert.equal(await version(m), String(v2.version));
+      assert.match(await ok(m, entries), new RegExp(`strata-${v3.version}\\+0-\\d\\.conf`));
+      assert.equal((await ok(m, grubDefault)).trim(), `strata-${v2.version}`);
     } catch (e) {
       throw new Error(`${(e as Error).message}\n--- console ---\n${m.tail(80)}`, { cause: e });
     } finally {

@@ -458,13 +458,13 @@ const CASES: Case[] = [
     path: "update.url",
   },
   {
-    name: "update on a BIOS disk and on a flat root",
-    recipe: `${BASE}update: { url: "http://u.example/x", keyring: k.pub }\noutputs:\n  - { type: disk, boot: bios }\n  - { type: disk, name: f, root: flat }\n`,
+    name: "update on a BIOS disk with btrfs and on a flat root (a BIOS ext4 disk is fine)",
+    recipe: `${BASE}update: { url: "http://u.example/x", keyring: k.pub }\noutputs:\n  - { type: disk, boot: bios, filesystem: btrfs }\n  - { type: disk, name: f, root: flat }\n  - { type: disk, name: b, boot: bios }\n`,
     files: { "k.pub": "x" },
     code: "E_RECIPE_INVALID",
     count: 2,
-    path: "outputs[0].boot",
-    message: /BIOS/,
+    path: "outputs[0].filesystem",
+    message: /GRUB cannot write on btrfs/,
   },
   {
     name: "health without update",

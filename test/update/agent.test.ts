@@ -19,11 +19,11 @@ import {
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startServer } from "../../src/serve/server.js";
-import { checkDevice, deviceFromRepo } from "../../src/update/device.js";
+import { checkDevice, type DeviceDirs, deviceFromRepo } from "../../src/update/device.js";
 import { generateKey, withSigner } from "../../src/update/keys.js";
 import { serializeManifest, sha256Hex } from "../../src/update/manifest.js";
 import { addRelease, type ReleaseInput, readRelease } from "../../src/update/repo.js";
-import { ROOT, tempDir } from "../helpers.js";
+import { needsRoot, ROOT, tempDir } from "../helpers.js";
 
 const AGENT = join(ROOT, "assets/update/strata-update");
 const work = tempDir("strata-agent-");
@@ -48,24 +48,32 @@ const release = (app: string, bytes = 256 * 1024): ReleaseInput => ({
 });
 
 /** A device that runs version 1 of `repo`: the store and ESP the disk build would write. */
-function device(repo: string): {
+function device(
+  repo: string,
+  boot: "uefi" | "bios" = "uefi",
+): {
   store: string;
+  /** UEFI: the ESP; BIOS: "" (GRUB's files are on the store) */
   esp: string;
+  dirs: DeviceDirs;
   conf: string;
   env: NodeJS.ProcessEnv;
 } {
   const dir = tempDir("strata-device-");
-  const { store, esp } = deviceFromRepo(repo, 1, dir);
+  const dirs = deviceFromRepo(repo, 1, dir, boot);
+  const { store, esp } = dirs;
   mkdirSync(join(dir, "efivars"));
   const conf = join(dir, "update.conf");
   return {
     store,
-    esp,
+    esp: esp ?? "",
+    dirs,
     conf,
     env: {
       STRATA_UPDATE_CONF: conf,
       STRATA_STORE: store,
-      STRATA_ESP: esp,
+      ...(esp ? { STRATA_ESP: esp } : {}),
+      STRATA_BOOT: boot,
       STRATA_RUNNING_VERSION: "1",
       STRATA_EFIVARS: join(dir, "efivars"),
       STRATA_HEALTH_DIR: join(dir, "health.d"),
@@ -142,7 +150,7 @@ describe("strata-update, the device agent", () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /version 2 is applied; the next boot runs version 2 on trial/);
     assert.ok(existsSync(join(d.esp, "loader/entries/strata-2+3.conf")));
-    assert.deepEqual(checkDevice(d), []);
+    assert.deepEqual(checkDevice(d.dirs), []);
     const fetched = served().slice(before);
     const app = readRelease(repo, 2).layers[1] as { digest: string; bytes: number };
     assert.deepEqual(
@@ -187,13 +195,13 @@ describe("strata-update, the device agent", () => {
         break;
       }
       assert.equal(r.signal, "SIGKILL", `cut ${i}: ${r.err}`);
-      assert.deepEqual(checkDevice(d), [], `after cut ${i}`);
+      assert.deepEqual(checkDevice(d.dirs), [], `after cut ${i}`);
       const rerun = await agent(d.env, "apply");
       // A cut after the last step (the serial) leaves nothing to do, and the rerun says so.
       const done = rerun.code === 3 && /error\[ALREADY_APPLIED\]/.test(rerun.err);
       assert.ok(rerun.code === 0 || done, `rerun after cut ${i}: ${rerun.err}`);
       assert.ok(existsSync(join(d.esp, "loader/entries/strata-2+3.conf")), `after cut ${i}`);
-      assert.deepEqual(checkDevice(d), [], `after the rerun of cut ${i}`);
+      assert.deepEqual(checkDevice(d.dirs), [], `after the rerun of cut ${i}`);
     }
     assert.ok(completed);
   });
@@ -370,10 +378,10 @@ describe("strata-update, the device agent", () => {
       assert.ok(entry);
       assert.equal((await agent({ ...d.env, STRATA_RUNNING_VERSION: middle }, "mark-bad")).code, 0);
       const r = await agent({ ...d.env, STRATA_UPDATE_FAULT: String(i) }, "gc");
-      assert.deepEqual(checkDevice(d), [], `after gc cut ${i}`);
+      assert.deepEqual(checkDevice(d.dirs), [], `after gc cut ${i}`);
       const rerun = await agent(d.env, "gc");
       assert.equal(rerun.code, 0, rerun.err);
-      assert.deepEqual(checkDevice(d), []);
+      assert.deepEqual(checkDevice(d.dirs), []);
       assert.ok(!existsSync(join(d.store, "versions", middle)));
       const used = new Set(
         readdirSync(join(d.store, "versions")).flatMap((v) =>
@@ -392,6 +400,121 @@ describe("strata-update, the device agent", () => {
       assert.equal(r.signal, "SIGKILL");
     }
   });
+
+  it("BIOS: apply makes grub.cfg boot the new version once; a cut after every step leaves it whole", async () => {
+    await publish(release("bios")); // a channel the tests before may have left expired
+    const cfg = (d: ReturnType<typeof device>) =>
+      readFileSync(join(d.store, "boot/grub/grub.cfg"), "utf8");
+    let completed = false;
+    for (let i = 1; i < 20 && !completed; i++) {
+      const d = device(repo, "bios");
+      configure(d);
+      const r = await agent({ ...d.env, STRATA_UPDATE_FAULT: String(i) }, "apply");
+      completed = r.code === 0;
+      if (!completed) {
+        assert.equal(r.signal, "SIGKILL", `cut ${i}: ${r.err}`);
+        assert.deepEqual(checkDevice(d.dirs), [], `after cut ${i}`);
+        const rerun = await agent(d.env, "apply");
+        const done = rerun.code === 3 && /error\[ALREADY_APPLIED\]/.test(rerun.err);
+        assert.ok(rerun.code === 0 || done, `rerun after cut ${i}: ${rerun.err}`);
+      }
+      assert.deepEqual(checkDevice(d.dirs), [], `after cut ${i} and its rerun`);
+      const text = cfg(d);
+      const v = /--id strata-(\d+) /.exec(text)?.[1] as string;
+      assert.notEqual(v, "1", "the newest version comes first in the menu");
+      assert.match(text, /^set default=strata-1$/m, "the good version stays the default");
+      assert.match(
+        text,
+        new RegExp(
+          `set strata_once="trial-${v}"\\n {2}save_env strata_once\\n {2}set default=strata-${v}\\n`,
+        ),
+      );
+      assert.ok(existsSync(join(d.store, `update/entries/strata-${v}+1.conf`)));
+      assert.ok(!existsSync(join(d.store, "boot/grub/grub.cfg.tmp")));
+    }
+    assert.ok(completed);
+  });
+
+  it("BIOS: a spent trial that does not run is marked bad; a healthy one becomes the default; switch boots once", async () => {
+    await publish(release("bios-2"));
+    const grubenv = (d: ReturnType<typeof device>, value: string) => {
+      const head = `# GRUB Environment Block\nstrata_once=${value}\n`;
+      writeFileSync(join(d.store, "boot/grub/grubenv"), head + "#".repeat(1024 - head.length));
+    };
+    const cfg = (d: ReturnType<typeof device>) =>
+      readFileSync(join(d.store, "boot/grub/grub.cfg"), "utf8");
+    const failed = device(repo, "bios");
+    configure(failed);
+    assert.equal((await agent(failed.env, "apply")).code, 0);
+    const v = /--id strata-(\d+) /.exec(cfg(failed))?.[1] as string;
+    // GRUB booted the trial once (it spent the token), and the good version 1 runs again.
+    grubenv(failed, `trial-${v}`);
+    const reaped = await agent(failed.env, "health");
+    assert.equal(reaped.code, 0, reaped.err);
+    assert.match(reaped.err, new RegExp(`version ${v} did not come up at its trial boot`));
+    assert.ok(existsSync(join(failed.store, `update/entries/strata-${v}+0-1.conf`)));
+    assert.doesNotMatch(cfg(failed), /strata_once|--id strata-[2-9]/, "no trial, no bad entry");
+    assert.deepEqual(checkDevice(failed.dirs), []);
+
+    const good = device(repo, "bios");
+    configure(good);
+    assert.equal((await agent(good.env, "apply")).code, 0);
+    const blessed = await agent({ ...good.env, STRATA_RUNNING_VERSION: v }, "health");
+    assert.equal(blessed.code, 0, blessed.err);
+    assert.ok(existsSync(join(good.store, `update/entries/strata-${v}.conf`)));
+    assert.match(cfg(good), new RegExp(`^set default=strata-${v}$`, "m"));
+    assert.doesNotMatch(cfg(good), /strata_once/);
+    const sw = await agent({ ...good.env, STRATA_RUNNING_VERSION: v }, "switch", "1");
+    assert.equal(sw.code, 0, sw.err);
+    assert.match(
+      cfg(good),
+      /set strata_once="switch-1-\d+"\n {2}save_env strata_once\n {2}set default=strata-1\n/,
+    );
+    assert.match(cfg(good), new RegExp(`^set default=strata-${v}$`, "m"));
+    assert.deepEqual(checkDevice(good.dirs), []);
+  });
+
+  it(
+    "stops before writing anything when the store has no room, even after collecting",
+    {
+      skip: needsRoot,
+    },
+    async () => {
+      await publish(release("roomy", 2 << 20)); // a 2 MiB app layer
+      const d = device(repo);
+      configure(d);
+      // The store on a 1.5 MiB tmpfs holding version 1 (a 1 MiB base, a 256 KiB app layer), in a
+      // private mount namespace that goes with the process.
+      const script = [
+        "set -e",
+        'cp -a "$STRATA_STORE" "$STRATA_STORE.copy"',
+        'mount -t tmpfs -o size=1536k strata-test "$STRATA_STORE"',
+        'cp -a "$STRATA_STORE.copy/." "$STRATA_STORE/"',
+        `sh ${AGENT} apply || status=$?`,
+        'find "$STRATA_STORE" | sort > "$STRATA_STORE.after"',
+        "exit ${status:-0}",
+      ].join("\n");
+      const r = await new Promise<{ code: number | null; err: string }>((done) => {
+        const child = spawn(
+          "unshare",
+          ["--mount", "--propagation", "private", "sh", "-c", script],
+          {
+            env: { ...process.env, ...d.env, LC_ALL: "C" },
+            stdio: ["ignore", "ignore", "pipe"],
+          },
+        );
+        let err = "";
+        child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+        child.on("close", (code) => done({ code, err }));
+      });
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /error\[NO_SPACE\]: version \d+ needs \d+ bytes of layers/);
+      assert.deepEqual(readdirSync(join(d.esp, "loader/entries")), ["strata-1.conf"]);
+      const after = readFileSync(`${d.store}.after`, "utf8");
+      assert.doesNotMatch(after, /versions\/[02-9]|\.tmp-/, "no version was written");
+      assert.equal(after.match(/\.sqfs$/gm)?.length, 2, "only version 1's layers");
+    },
+  );
 
   it("resumes a layer after the server went away halfway", async () => {
     await publish(release("big", 4 << 20));

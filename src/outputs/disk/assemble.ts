@@ -120,6 +120,7 @@ export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void
   }
   for (const f of plan.dataFiles) placeFile(fileOf(files, f), freshPathInRoot(data, f.to));
   if (plan.grubConfig !== undefined) writeFileInRoot(data, "/boot/grub/grub.cfg", plan.grubConfig);
+  for (const [path, text] of Object.entries(plan.dataTexts)) writeFileInRoot(data, path, text);
 
   env.reporter.status(`disk ${name}: ${d.filesystem} ${d.root === "flat" ? "root" : "store"}`);
   let layout = plan.layout;

@@ -17,10 +17,10 @@
  * kernel's layer or below it.
  */
 import { readFileSync } from "node:fs";
-import type { PlannedStep, ResolvedLayer } from "../../recipe/graph.js";
-import type { Layer, Step } from "../../recipe/schema.js";
+import type { ResolvedLayer } from "../../recipe/graph.js";
+import type { Step } from "../../recipe/schema.js";
+import { addedLayer } from "../added-layer.js";
 import type { DiskOutput } from "./schema.js";
-import { stepKind } from "../../recipe/graph.js";
 
 const ASSETS = new URL("../../../../assets/initramfs-tools/", import.meta.url);
 
@@ -75,6 +75,8 @@ export const GRUB_MODULES = [
   "normal",
   "linux",
   "configfile",
+  // load_env and save_env: an updatable BIOS image's one-shot trial boot (strata-update)
+  "loadenv",
   "echo",
   "test",
   "serial",
@@ -137,12 +139,11 @@ export function bootLayerName(on: string, disk: BootSettings): string {
 
 /** The boot layer as a layer of the build, sitting on `on` (see kernelLayerOf). */
 export function bootLayer(on: ResolvedLayer, disk: BootSettings): ResolvedLayer {
-  const name = bootLayerName(on.name, disk);
-  const steps = bootLayerSteps(disk);
-  const spec: Layer = { name, steps };
-  const planned: PlannedStep[] = steps.map((step, i) => {
-    const kind = stepKind(step);
-    return { kind, step, path: ["outputs"], label: `boot layer step ${i + 1} (${kind})` };
-  });
-  return { name, index: -1, parent: on.name, chain: [...on.chain, name], spec, steps: planned };
+  return addedLayer(
+    on,
+    bootLayerName(on.name, disk),
+    bootLayerSteps(disk),
+    "boot layer",
+    "outputs",
+  );
 }

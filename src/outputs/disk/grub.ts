@@ -41,6 +41,8 @@ export function grubRoom(sector: number, firstPartitionStart: number, biosBootSe
 }
 
 export interface GrubEntry {
+  /** The menu entry's id (`strata-N`): updatable images pick entries by id */
+  id?: string;
   title: string;
   linux: string;
   initrd: string;
@@ -55,12 +57,12 @@ export function grubConfig(entries: GrubEntry[], timeoutSeconds = 1): string {
     "terminal_input serial console",
     "terminal_output serial console",
     `set timeout=${timeoutSeconds}`,
-    "set default=0",
+    `set default=${entries[0]?.id ?? 0}`,
     "",
   ];
   for (const e of entries) {
     lines.push(
-      `menuentry '${e.title.replaceAll("'", "")}' {`,
+      `menuentry '${e.title.replaceAll("'", "")}'${e.id ? ` --id ${e.id}` : ""} {`,
       `  linux ${e.linux} ${e.options}`,
       `  initrd ${e.initrd}`,
       "}",
@@ -68,4 +70,13 @@ export function grubConfig(entries: GrubEntry[], timeoutSeconds = 1): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * An empty GRUB environment block (grub-editenv's format: 1024 bytes, padded with '#'): GRUB
+ * rewrites it in place with save_env, so it is made at its full size.
+ */
+export function grubEnv(): string {
+  const head = "# GRUB Environment Block\n";
+  return head + "#".repeat(1024 - head.length);
 }

@@ -10,7 +10,7 @@ import { ROOT_LABEL, STORE_LABEL } from "./boot-layer.js";
 import { consoles, FIRST_VERSION, kernelCmdline } from "./cmdline.js";
 import { EFI_FALLBACK, loaderConf, loaderEntry, SYSTEMD_BOOT } from "./esp.js";
 import { filesystemOverhead } from "./filesystem.js";
-import { grubConfig } from "./grub.js";
+import { grubConfig, grubEnv } from "./grub.js";
 import { type Layout, layout, MIB } from "./layout.js";
 import type { DiskOutput } from "./schema.js";
 import { DISK_SIDECAR_FORMAT, type DiskSidecar } from "./sidecar.js";
@@ -53,6 +53,8 @@ export interface DiskPlan {
   dataFiles: BootFilePlacement[];
   /** BIOS: GRUB's configuration, /boot/grub/grub.cfg of the data partition */
   grubConfig?: string;
+  /** Other text files of the data partition by path (BIOS with updates: entry, grubenv) */
+  dataTexts: Record<string, string>;
   sidecar: DiskSidecar;
 }
 
@@ -118,6 +120,7 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
     fixedBytes,
     layout: layout(d, requested, espBytes),
     dataFiles: [],
+    dataTexts: {},
     sidecar: {
       format: DISK_SIDECAR_FORMAT,
       arch: arch as DiskSidecar["arch"],
@@ -162,17 +165,41 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
   }
   // A flat root is a classic root: its /boot holds the kernel and the initramfs. GRUB reads
   // them from the data partition: the flat root's /boot, or the store's boot/N/.
+  // With updates the store's boot files are named by digest, as the agent names those it adds.
+  const updatable = input.updates === true && d.root !== "flat";
   const paths =
     d.root === "flat"
       ? flatBootPaths(input.kernelVersion)
-      : { linux: `/boot/${version}/vmlinuz`, initrd: `/boot/${version}/initrd.img` };
+      : updatable
+        ? {
+            linux: `/boot/${input.bootDigests.vmlinuz}`,
+            initrd: `/boot/${input.bootDigests.initrd}`,
+          }
+        : { linux: `/boot/${version}/vmlinuz`, initrd: `/boot/${version}/initrd.img` };
   if (bootInData) {
     plan.dataFiles = [
       { source: "vmlinuz", to: paths.linux },
       { source: "initrd", to: paths.initrd },
     ];
   }
-  if (d.boot === "bios") plan.grubConfig = grubConfig([{ title, ...paths, options: cmdline }]);
+  if (d.boot === "bios") {
+    const id = updatable ? `strata-${version}` : undefined;
+    plan.grubConfig = grubConfig([{ id, title, ...paths, options: cmdline }]);
+    // The agent's state (assets/update/strata-update): the entry it makes grub.cfg from, and
+    // the environment block where GRUB notes a trial boot.
+    if (updatable) {
+      plan.dataTexts = {
+        [`/update/entries/strata-${version}.conf`]: loaderEntry({
+          id: `strata-${version}`,
+          title,
+          version: String(version),
+          ...paths,
+          options: cmdline,
+        }),
+        "/boot/grub/grubenv": grubEnv(),
+      };
+    }
+  }
   return plan;
 }
 

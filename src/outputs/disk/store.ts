@@ -8,8 +8,11 @@
  *   versions/<n>/manifest.json   the release manifest (src/update/manifest.ts): layer names and
  *                                digests, kernel and initramfs digests, command line
  *   versions/<n>/factory         the version the image was built with (never collected)
- *   boot/<n>/{vmlinuz,initrd.img}, boot/grub/grub.cfg   (BIOS: GRUB reads them from here)
- *   overlay/{upper,work}         the changes of a `persistent` root (made at first boot)
+ *   boot/<n>/{vmlinuz,initrd.img}, boot/grub/grub.cfg   (BIOS: GRUB reads them from here;
+ *                                with `update:` boot/<sha256> and boot/grub/grubenv, and the
+ *                                agent's entries in update/entries/, see strata-update)
+ *   overlay/<n>/{upper,work}     the changes of version n of a `persistent` root (first boot)
+ *   data/<path>                  a persistent root's shared data directories (`update.data`)
  */
 import { linkSync, mkdirSync, writeFileSync, copyFileSync } from "node:fs";
 import { join } from "node:path";

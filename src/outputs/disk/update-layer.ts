@@ -12,9 +12,9 @@
  * application layer does not fetch a new update layer (the store keeps layers by digest).
  */
 import { readFileSync } from "node:fs";
-import type { PlannedStep, ResolvedLayer } from "../../recipe/graph.js";
-import { stepKind } from "../../recipe/graph.js";
-import type { HealthCheck, Layer, Recipe, Step, Update } from "../../recipe/schema.js";
+import type { ResolvedLayer } from "../../recipe/graph.js";
+import type { HealthCheck, Recipe, Step, Update } from "../../recipe/schema.js";
+import { addedLayer } from "../added-layer.js";
 
 const AGENT = new URL("../../../../assets/update/strata-update", import.meta.url);
 
@@ -40,6 +40,9 @@ ConditionPathExists=/run/strata/version
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=${AGENT_PATH} health
+# Why a version is kept or rejected shows at the console too, not only in the journal.
+StandardOutput=journal+console
+StandardError=journal+console
 
 [Install]
 WantedBy=multi-user.target
@@ -76,7 +79,7 @@ export function updateConf(update: Update, recipe: Recipe): string {
     `channel=${update.channel}`,
     `recipe=${recipe.name}`,
     `arch=${recipe.distro.arch}`,
-    "boot=uefi",
+    // boot= is left out: the agent tells UEFI from BIOS by /sys/firmware/efi.
     `keyring=${UPDATE_KEYRING}`,
     "",
   ].join("\n");
@@ -126,12 +129,5 @@ export function updateLayerSteps(recipe: Recipe): Step[] {
 
 /** The update layer as a layer of the build, on the output's top layer `on`. */
 export function updateLayer(on: ResolvedLayer, recipe: Recipe): ResolvedLayer {
-  const name = `${on.name}.update`;
-  const steps = updateLayerSteps(recipe);
-  const spec: Layer = { name, steps };
-  const planned: PlannedStep[] = steps.map((step, i) => {
-    const kind = stepKind(step);
-    return { kind, step, path: ["update"], label: `update layer step ${i + 1} (${kind})` };
-  });
-  return { name, index: -1, parent: on.name, chain: [...on.chain, name], spec, steps: planned };
+  return addedLayer(on, `${on.name}.update`, updateLayerSteps(recipe), "update layer", "update");
 }

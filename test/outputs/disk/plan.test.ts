@@ -83,6 +83,24 @@ describe("disk plan", () => {
     assert.match(p.grubConfig ?? "", /strata\.root=persistent/);
   });
 
+  it("BIOS + layered with updates: boot files by digest, the agent's entry, an empty grubenv", () => {
+    const p = planDisk({ ...input({ boot: "bios", table: "mbr" }), updates: true });
+    assert.deepEqual(
+      p.dataFiles.map((f) => f.to),
+      [`/boot/${"a".repeat(64)}`, `/boot/${"b".repeat(64)}`],
+    );
+    assert.match(p.grubConfig ?? "", /^set default=strata-1$/m);
+    assert.match(p.grubConfig ?? "", /^menuentry '[^']*' --id strata-1 \{$/m);
+    assert.match(p.grubConfig ?? "", / panic=10 /);
+    const entry = p.dataTexts["/update/entries/strata-1.conf"] ?? "";
+    assert.match(entry, new RegExp(`^linux /boot/${"a".repeat(64)}$`, "m"));
+    assert.match(entry, /^options boot=strata strata\.version=1 /m);
+    const env = p.dataTexts["/boot/grub/grubenv"] ?? "";
+    assert.equal(env.length, 1024);
+    assert.match(env, /^# GRUB Environment Block\n#+$/);
+    assert.deepEqual(planDisk(input({ boot: "bios", table: "mbr" })).dataTexts, {});
+  });
+
   it("refuses a size or an ESP too small, with the size needed", () => {
     assert.throws(
       () => planDisk(input({ size: "200M" })),
