@@ -59,7 +59,8 @@ writeFileSync(
       [
         "  - name: app",
         "    steps:",
-        '      - write: { path: /etc/app-version, content: "${app}\\n" }',
+        // An application of 4 MiB that does not compress: a new build is new bytes.
+        "      - run: mkdir -p /opt/app && head -c 4194304 /dev/urandom > /opt/app/data && echo ${app} > /opt/app/version",
         "update:",
         '  url: "http://127.0.0.1:${port}"',
         "  keyring: keys/update.pub",
@@ -69,6 +70,7 @@ writeFileSync(
 );
 const key = await generateKey(join(recipe, "keys/update"), "bench");
 const repo = join(work, "repo");
+mkdirSync(repo);
 const log = join(work, "serve.jsonl");
 const server = await startServer({ dir: repo, port: 0, log });
 const served = () =>
@@ -125,6 +127,8 @@ try {
   const app = v2.layers.find((l) => !v1.layers.some((o) => o.digest === l.digest));
   if (!app) throw new Error("version 2 has no layer that version 1 lacks");
   const download = await timed("/usr/lib/apt/apt-helper", [
+    "-o",
+    "APT::Sandbox::User=root",
     "download-file",
     `${server.url}/layers/${app.digest}.sqfs`,
     join(work, "baseline.sqfs"),

@@ -85,6 +85,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       body += Buffer.byteLength(chunk);
       return write(chunk, ...rest);
     }) as typeof res.write;
+    // A body given to end() (an error's text) is sent too.
+    const endResponse = res.end.bind(res);
+    res.end = ((chunk?: unknown, ...rest: never[]) => {
+      if (typeof chunk === "string" || Buffer.isBuffer(chunk)) body += Buffer.byteLength(chunk);
+      return endResponse(chunk as never, ...rest);
+    }) as typeof res.end;
     let logged = false;
     const log = () => {
       if (logged) return;
