@@ -20,9 +20,10 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { sha256 } from "../cache/canonical.js";
 import { loaderEntry } from "../outputs/disk/esp.js";
 import { grubConfig, grubEnv } from "../outputs/disk/grub.js";
-import { serializeManifest, sha256Hex } from "./manifest.js";
+import { serializeManifest } from "./manifest.js";
 import { readRelease } from "./repo.js";
 
 /** A device's partitions as directories; without `esp` it is a BIOS device (GRUB). */
@@ -34,7 +35,7 @@ export interface DeviceDirs {
 const ENTRY = /^strata-(\d+)(?:\+\d+(?:-\d+)?)?\.conf$/;
 
 const digestOk = (file: string, digest: string) =>
-  existsSync(file) && sha256Hex(readFileSync(file)) === digest;
+  existsSync(file) && sha256(readFileSync(file)) === digest;
 
 /** Where the entries and boot files are: the ESP (UEFI) or the store (BIOS, see the agent). */
 function places({ store, esp }: DeviceDirs) {

@@ -10,18 +10,18 @@
  * key per line, each layer and boot file an object on one line (`serializeManifest`). The
  * store of a disk image holds the same manifest for its factory version.
  */
-import { createHash } from "node:crypto";
 import { z } from "zod";
+import { sha256 } from "../cache/canonical.js";
 
 export const RELEASE_FORMAT = "strata-release/1";
 export const CHANNEL_FORMAT = "strata-channel/1";
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a hex sha256");
+const hexDigest = z.string().regex(/^[0-9a-f]{64}$/, "a hex sha256");
 const bytes = z.number().int().nonnegative();
 const word = z.string().regex(/^[A-Za-z0-9._+~-]+$/);
 
-export const ReleaseFile = z.strictObject({ digest: sha256, bytes });
-export const ReleaseLayer = z.strictObject({ name: word, digest: sha256, bytes });
+export const ReleaseFile = z.strictObject({ digest: hexDigest, bytes });
+export const ReleaseLayer = z.strictObject({ name: word, digest: hexDigest, bytes });
 
 export const ReleaseManifest = z.strictObject({
   format: z.literal(RELEASE_FORMAT),
@@ -50,7 +50,7 @@ export const Channel = z.strictObject({
   expires: z.number().int().positive(),
   version: z.number().int().positive(),
   /** sha256 of versions/<version>/manifest.json */
-  manifest: sha256,
+  manifest: hexDigest,
 });
 export type Channel = z.output<typeof Channel>;
 
@@ -100,9 +100,6 @@ export function parseChannel(text: string): Channel {
   return Channel.parse(JSON.parse(text));
 }
 
-export const sha256Hex = (data: string | Buffer): string =>
-  createHash("sha256").update(data).digest("hex");
-
 /** The command line without its version: two builds of the same inputs boot the same. */
 export const cmdlineWithoutVersion = (cmdline: string): string =>
   cmdline
@@ -115,7 +112,7 @@ export const cmdlineWithoutVersion = (cmdline: string): string =>
  * Publishing a build whose identity is the channel's current version adds nothing.
  */
 export function releaseIdentity(m: Omit<ReleaseManifest, "version" | "format">): string {
-  return sha256Hex(
+  return sha256(
     [
       m.recipe,
       m.arch,

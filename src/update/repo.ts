@@ -25,6 +25,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { sha256 } from "../cache/canonical.js";
 import { StrataError } from "../errors.js";
 import {
   CHANNEL_FORMAT,
@@ -36,7 +37,6 @@ import {
   releaseIdentity,
   serializeChannel,
   serializeManifest,
-  sha256Hex,
 } from "./manifest.js";
 
 /** A build to publish: its files on the host and what the manifest says of them. */
@@ -192,7 +192,7 @@ export async function addRelease(
     serial: (current?.serial ?? 0) + 1,
     expires: now + o.validSeconds,
     version,
-    manifest: sha256Hex(manifestText),
+    manifest: sha256(manifestText),
   };
   const tmp = join(repo, "channels", `.${o.channel}.json.tmp-${process.pid}`);
   writeFileSync(tmp, serializeChannel(channel));

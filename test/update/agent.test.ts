@@ -18,10 +18,11 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { sha256 } from "../../src/cache/canonical.js";
 import { startServer } from "../../src/serve/server.js";
 import { checkDevice, type DeviceDirs, deviceFromRepo } from "../../src/update/device.js";
 import { generateKey, withSigner } from "../../src/update/keys.js";
-import { serializeManifest, sha256Hex } from "../../src/update/manifest.js";
+import { serializeManifest } from "../../src/update/manifest.js";
 import { addRelease, type ReleaseInput, readRelease } from "../../src/update/repo.js";
 import { needsRoot, ROOT, tempDir } from "../helpers.js";
 
@@ -31,7 +32,7 @@ const file = (name: string, bytes: number) => {
   const data = randomBytes(bytes);
   const path = join(work, name);
   writeFileSync(path, data);
-  return { file: path, digest: sha256Hex(data), bytes };
+  return { file: path, digest: sha256(data), bytes };
 };
 const base = { name: "base", ...file("base", 1 << 20) };
 const vmlinuz = file("vmlinuz", 200_000);

@@ -4,8 +4,9 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { sha256 } from "../../src/cache/canonical.js";
 import { checkDevice, deviceFromRepo } from "../../src/update/device.js";
-import { RELEASE_FORMAT, serializeManifest, sha256Hex } from "../../src/update/manifest.js";
+import { RELEASE_FORMAT, serializeManifest } from "../../src/update/manifest.js";
 import { tempDir } from "../helpers.js";
 
 const repo = tempDir("strata-device-repo-");
@@ -18,7 +19,7 @@ after(() => {
 /** A file of random bytes in the repository at `dir/<sha256><ext>`. */
 function put(dir: string, bytes: number, ext = "") {
   const data = randomBytes(bytes);
-  const digest = sha256Hex(data);
+  const digest = sha256(data);
   mkdirSync(join(repo, dir), { recursive: true });
   writeFileSync(join(repo, dir, `${digest}${ext}`), data);
   return { digest, bytes };

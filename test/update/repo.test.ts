@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { parseChannel, sha256Hex } from "../../src/update/manifest.js";
+import { sha256 } from "../../src/cache/canonical.js";
+import { parseChannel } from "../../src/update/manifest.js";
 import { addRelease, gcRepo, type ReleaseInput } from "../../src/update/repo.js";
 import { tempDir } from "../helpers.js";
 
@@ -13,7 +14,7 @@ const file = (name: string, bytes: number) => {
   const data = randomBytes(bytes);
   const path = join(files, name);
   writeFileSync(path, data);
-  return { file: path, digest: sha256Hex(data), bytes };
+  return { file: path, digest: sha256(data), bytes };
 };
 const base = { name: "base", ...file("base", 4096) };
 const vmlinuz = file("vmlinuz", 1000);
@@ -29,7 +30,7 @@ const release = (app: string): ReleaseInput => ({
   layers: [base, { name: "app", ...file(`app-${app}`, 3000) }],
 });
 /** A fake signer: the signature is the file's digest (the real one is tested in keys.test). */
-const sign = async (f: string) => writeFileSync(`${f}.sig`, sha256Hex(readFileSync(f)));
+const sign = async (f: string) => writeFileSync(`${f}.sig`, sha256(readFileSync(f)));
 const opts = { channel: "stable", sign, validSeconds: 3600, now: 1_000_000 };
 
 describe("update repository", () => {
@@ -80,10 +81,10 @@ describe("update repository", () => {
     const channel = parseChannel(readFileSync(join(repo, "channels/stable.json"), "utf8"));
     assert.equal(channel.version, 2);
     assert.equal(channel.expires, 1_000_000 + 3600);
-    assert.equal(channel.manifest, sha256Hex(readFileSync(join(repo, "versions/2/manifest.json"))));
+    assert.equal(channel.manifest, sha256(readFileSync(join(repo, "versions/2/manifest.json"))));
     assert.equal(
       readFileSync(join(repo, "channels/stable.json.sig"), "utf8"),
-      sha256Hex(readFileSync(join(repo, "channels/stable.json"))),
+      sha256(readFileSync(join(repo, "channels/stable.json"))),
     );
 
     // The same build again: nothing written, not even the channel.

@@ -10,8 +10,8 @@
  * (src/host/in-root.ts): a layer's `/etc/fstab -> /etc/fstab` or `/boot -> /` is followed
  * inside the copy, never out to the build host's own files.
  */
-import { createHash } from "node:crypto";
-import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { fileSha256 } from "../../cache/canonical.js";
 import { join } from "node:path";
 import { StrataError } from "../../errors.js";
 import { freshPathInRoot, writeFileInRoot } from "../../host/in-root.js";
@@ -33,12 +33,6 @@ import { writeRelease } from "./release.js";
 async function treeBytes(input: OutputInput<DiskOutput>, dir: string): Promise<number> {
   const { stdout } = await input.env.run("du", ["-s", "--block-size=1", dir]);
   return Number(stdout.split(/\s/)[0]);
-}
-
-async function fileDigest(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 const fileOf = (files: BootFiles, p: BootFilePlacement): string =>
@@ -81,8 +75,8 @@ export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void
   const update = input.added[UPDATE_ROLE];
   const storeLayers = [...(update ?? input.stack).layers];
   const bootDigests = {
-    vmlinuz: await fileDigest(files.vmlinuz),
-    initrd: await fileDigest(files.initrd),
+    vmlinuz: await fileSha256(files.vmlinuz),
+    initrd: await fileSha256(files.initrd),
   };
   // A flat root holds the copied tree; a store, the modules and a few KiB of version files.
   const contentBytes =
