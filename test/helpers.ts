@@ -1,5 +1,6 @@
 /** Shared helpers for the tests: temporary recipes, the CLI as a child process, host state. */
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -14,6 +15,14 @@ export const needsRoot = isRoot ? false : "integration tests need root";
 
 export function tempDir(prefix = "strata-test-"): string {
   return mkdtempSync(join(process.env.STRATA_TEST_TMP ?? tmpdir(), prefix));
+}
+
+/** A file of `bytes` random bytes at `dir/name`, with its sha256 (a layer or boot file). */
+export function randomFile(dir: string, name: string, bytes: number) {
+  const data = randomBytes(bytes);
+  const file = join(dir, name);
+  writeFileSync(file, data);
+  return { file, digest: createHash("sha256").update(data).digest("hex"), bytes };
 }
 
 /** Writes a recipe (and any extra files) into a fresh directory; returns the recipe's path. */

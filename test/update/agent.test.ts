@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import {
   cpSync,
   existsSync,
@@ -18,22 +17,16 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { sha256 } from "../../src/cache/canonical.js";
 import { startServer } from "../../src/serve/server.js";
 import { checkDevice, type DeviceDirs, deviceFromRepo } from "../../src/update/device.js";
 import { generateKey, withSigner } from "../../src/update/keys.js";
 import { serializeManifest } from "../../src/update/manifest.js";
 import { addRelease, type ReleaseInput, readRelease } from "../../src/update/repo.js";
-import { needsRoot, ROOT, tempDir } from "../helpers.js";
+import { needsRoot, randomFile, ROOT, tempDir } from "../helpers.js";
 
 const AGENT = join(ROOT, "assets/update/strata-update");
 const work = tempDir("strata-agent-");
-const file = (name: string, bytes: number) => {
-  const data = randomBytes(bytes);
-  const path = join(work, name);
-  writeFileSync(path, data);
-  return { file: path, digest: sha256(data), bytes };
-};
+const file = (name: string, bytes: number) => randomFile(work, name, bytes);
 const base = { name: "base", ...file("base", 1 << 20) };
 const vmlinuz = file("vmlinuz", 200_000);
 const initrd = file("initrd", 300_000);
@@ -146,6 +139,21 @@ describe("strata-update, the device agent", () => {
   it("apply v1 → v2 fetches only the new layer and metadata; the entry is on trial", async () => {
     const d = device(repo);
     configure(d);
+    // check says what apply would fetch, and fetches no layer.
+    const appBytes = (readRelease(repo, 2).layers[1] as { bytes: number }).bytes;
+    const checked = served().length;
+    const c = await agent(d.env, "check");
+    assert.equal(c.code, 0, c.err);
+    assert.equal(
+      c.out.trim(),
+      `channel stable: version 2 (serial 2); ${appBytes} layer bytes and 0 boot bytes to fetch`,
+    );
+    assert.ok(
+      served()
+        .slice(checked)
+        .every((f) => !f.path.startsWith("/layers/")),
+    );
+    assert.deepEqual(readdirSync(join(d.store, "versions")), ["1"]);
     const before = served().length;
     const r = await agent(d.env, "apply");
     assert.equal(r.code, 0, r.err);

@@ -1,13 +1,11 @@
 /** The offline device checker finds what would not boot, on UEFI and BIOS layouts. */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { sha256 } from "../../src/cache/canonical.js";
 import { checkDevice, deviceFromRepo } from "../../src/update/device.js";
 import { RELEASE_FORMAT, serializeManifest } from "../../src/update/manifest.js";
-import { tempDir } from "../helpers.js";
+import { randomFile, tempDir } from "../helpers.js";
 
 const repo = tempDir("strata-device-repo-");
 const devices = tempDir("strata-devices-");
@@ -18,10 +16,9 @@ after(() => {
 
 /** A file of random bytes in the repository at `dir/<sha256><ext>`. */
 function put(dir: string, bytes: number, ext = "") {
-  const data = randomBytes(bytes);
-  const digest = sha256(data);
   mkdirSync(join(repo, dir), { recursive: true });
-  writeFileSync(join(repo, dir, `${digest}${ext}`), data);
+  const { file, digest } = randomFile(join(repo, dir), "new", bytes);
+  renameSync(file, join(repo, dir, `${digest}${ext}`));
   return { digest, bytes };
 }
 

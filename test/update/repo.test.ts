@@ -1,21 +1,15 @@
 /** The repository writer: content-addressed, idempotent, numbered in publish order, gc. */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { sha256 } from "../../src/cache/canonical.js";
 import { parseChannel } from "../../src/update/manifest.js";
 import { addRelease, gcRepo, type ReleaseInput } from "../../src/update/repo.js";
-import { tempDir } from "../helpers.js";
+import { randomFile, tempDir } from "../helpers.js";
 
 const files = tempDir("strata-files-");
-const file = (name: string, bytes: number) => {
-  const data = randomBytes(bytes);
-  const path = join(files, name);
-  writeFileSync(path, data);
-  return { file: path, digest: sha256(data), bytes };
-};
+const file = (name: string, bytes: number) => randomFile(files, name, bytes);
 const base = { name: "base", ...file("base", 4096) };
 const vmlinuz = file("vmlinuz", 1000);
 const initrd = file("initrd", 2000);
