@@ -291,7 +291,11 @@ commonBuildOptions(
     .option("--arch <arch>", "the image's architecture, amd64 or arm64 (default: its .img.json)")
     .option("--boot <firmware>", "the image's firmware, uefi or bios (default: its .img.json)")
     .option("--memory <size>", "guest memory", "1G")
-    .option("--cpus <n>", "guest CPUs", integer("--cpus", 1, 64), 2)
+    .option(
+      "--cpus <n>",
+      "guest CPUs (default: 2 with KVM, 1 under TCG, where more can crash the guest)",
+      integer("--cpus", 1, 64),
+    )
     .option(
       "--ssh <port>",
       "forward 127.0.0.1:PORT to the guest's SSH port",

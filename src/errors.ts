@@ -23,6 +23,7 @@ export type ErrorCode =
   | "E_BINFMT"
   | "E_VM"
   | "E_VM_TIMEOUT"
+  | "E_VM_GUEST_CRASH"
   | "E_DISK_SIZE"
   | "E_LAYER_FILE"
   | "E_NO_KERNEL"

@@ -30,7 +30,7 @@ export interface VmConfig {
   /** UEFI firmware: read-only code and a writable (copied) vars file. Required for uefi. */
   firmware?: { code: string; vars: string };
   memoryMiB: number;
-  /** Default 2. */
+  /** Default: defaultCpus(accel). */
   cpus?: number;
   disk?: {
     path: string;
@@ -72,7 +72,7 @@ function check(config: VmConfig): void {
   if (!Number.isInteger(config.memoryMiB) || config.memoryMiB < 64) {
     throw usage(`guest memory must be at least 64 MiB, not ${config.memoryMiB}`, "e.g. 1G");
   }
-  const cpus = config.cpus ?? 2;
+  const cpus = config.cpus ?? defaultCpus(config.accel);
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) {
     throw usage(`--cpus must be a whole number from 1 to 64, not ${cpus}`, "e.g. --cpus 2");
   }
@@ -80,6 +80,16 @@ function check(config: VmConfig): void {
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
     throw usage(`not a TCP port: ${port}`, "e.g. --ssh 2222");
   }
+}
+
+/**
+ * Two vCPUs with KVM, one under TCG. With several vCPUs, multi-threaded TCG can run a stale
+ * translation of code the guest kernel has just patched on another vCPU (its static keys and
+ * alternatives): seen here as an "Oops: int3" a few seconds into boot, at random. One vCPU
+ * cannot race with itself, and boots as fast (the measurement is in the closing note of issue 8).
+ */
+export function defaultCpus(accel: Accel): number {
+  return accel === "tcg" ? 1 : 2;
 }
 
 /** QEMU's `-drive`/`-chardev` option values separate with commas; a comma in a path is doubled. */
@@ -125,7 +135,7 @@ export function qemuArgv(config: VmConfig): string[] {
     "-cpu",
     cpuModel(config),
     "-smp",
-    String(config.cpus ?? 2),
+    String(config.cpus ?? defaultCpus(config.accel)),
     "-m",
     String(config.memoryMiB),
     "-nodefaults",

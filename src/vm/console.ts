@@ -115,6 +115,14 @@ export class ConsoleBuffer {
   }
 }
 
+/**
+ * The line the kernel's die() prints for an oops: "Oops: 0000 [#1] SMP", "general protection
+ * fault: 0000 [#1]", "Oops: int3: 0000 [#1] PREEMPT SMP", arm64's "Internal error: Oops:
+ * 0000000096000004 [#1]". The "[#N]" die counter is what makes it one. A panic from init
+ * (the update tests make one on purpose) prints no such line.
+ */
+export const KERNEL_OOPS = /^(?:\[\s*\d+\.\d+\] )?[\w ]+(?:: [\w ]+)*: [0-9a-f]{4,16} \[#\d+\]/m;
+
 /** Where the line holding `pos` starts (0 for a position before the text). */
 export function lineStart(text: string, pos: number): number {
   return pos <= 0 ? 0 : text.lastIndexOf("\n", pos - 1) + 1;

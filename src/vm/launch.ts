@@ -21,7 +21,7 @@ export interface LaunchOptions {
   boot: Firmware;
   /** Guest memory in MiB (default 1024). */
   memoryMiB?: number;
-  /** Default 2. */
+  /** Default: 2 with KVM, 1 under TCG (argv.ts, defaultCpus). */
   cpus?: number;
   /** Default: KVM when it works (probed), else TCG; STRATA_ACCEL overrides the probe. */
   accel?: Accel;

@@ -21,7 +21,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, openSync, type WriteStream } from "node:fs";
 import { StrataError } from "../errors.js";
 import type { AccelChoice } from "./accel.js";
-import { ConsoleBuffer, lineStart } from "./console.js";
+import { ConsoleBuffer, KERNEL_OOPS, lineStart } from "./console.js";
 import { type Launch, type LaunchOptions, prepareLaunch } from "./launch.js";
 import { exitedError, type QemuProcess, startQemu } from "./qemu-process.js";
 import {
@@ -51,6 +51,8 @@ export interface ExecResult {
 
 const DEFAULT_BOOT_TIMEOUT_MS = 600_000;
 const DEFAULT_EXEC_TIMEOUT_MS = 120_000;
+/** How long after an oops the console is still read, so the error quotes its trace. */
+const OOPS_TRACE_MS = 2000;
 /** Waits inside the shell protocol (prompts after login, resynchronising after an interrupt). */
 const SHELL_TIMEOUT_MS = 60_000;
 
@@ -62,6 +64,8 @@ export class Machine {
   /** reboot() saw the login prompt and left it for login(). */
   private promptWaiting = false;
   private promptScanned = 0;
+  private oopsScanned = 0;
+  private oopsSeen = false;
   private credentials: { user: string; password: string } | undefined;
   private broken: string | undefined;
   private closed = false;
@@ -146,6 +150,33 @@ export class Machine {
       }
       this.promptScanned = text.length;
     }
+    this.watchForOops();
+  }
+
+  /**
+   * A guest kernel that oopsed will not print what a wait expects (under TCG the wait would
+   * last ten minutes): all waits fail with E_VM_GUEST_CRASH, a moment later so that the error
+   * quotes the trace. The machine stays up for close().
+   */
+  private watchForOops(): void {
+    if (this.oopsSeen) return;
+    const text = this.console.output;
+    const m = KERNEL_OOPS.exec(text.slice(lineStart(text, this.oopsScanned)));
+    this.oopsScanned = text.length;
+    if (!m) return;
+    this.oopsSeen = true;
+    setTimeout(() => {
+      const from = this.console.output.lastIndexOf(m[0]);
+      const trace = this.console.output.slice(from).split("\n").slice(0, 30).join("\n");
+      this.console.end(
+        new StrataError("E_VM_GUEST_CRASH", `the guest's kernel crashed:\n${trace}`, {
+          hint:
+            this.accel.accel === "tcg"
+              ? "under TCG, more than one vCPU can crash a guest at random (stale code after the kernel patches itself); boot with one (the default) or with KVM"
+              : "read the trace: a driver or the kernel command line may be at fault",
+        }),
+      );
+    }, OOPS_TRACE_MS).unref();
   }
 
   /** Types `text` on the serial console as it is (add "\n" for Enter). */

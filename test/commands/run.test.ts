@@ -56,7 +56,7 @@ describe("strata run IMAGE", () => {
     assert.equal(value(argv, "-chardev"), "stdio,id=console,mux=on,signal=off");
     assert.equal(value(argv, "-machine"), "q35");
     assert.equal(value(argv, "-m"), "1024");
-    assert.equal(value(argv, "-smp"), "2");
+    assert.equal(value(argv, "-smp"), "1", "one vCPU under TCG");
     assert.notEqual(disk(argv), image);
     assert.ok(disk(argv).startsWith(tmp), disk(argv));
     assert.equal(r.recorded?.sizes[disk(argv)], statSync(image).size);

@@ -33,7 +33,7 @@ describe("qemuArgv", () => {
     assert.equal(argv[0], "qemu-system-x86_64");
     assert.deepEqual(values(argv, "-machine"), ["q35"]);
     assert.deepEqual(values(argv, "-m"), ["1024"]);
-    assert.deepEqual(values(argv, "-smp"), ["2"]);
+    assert.deepEqual(values(argv, "-smp"), ["1"]);
     assert.deepEqual(values(argv, "-name"), ["strata"]);
   });
 
@@ -128,6 +128,12 @@ describe("qemuArgv", () => {
     });
     assert.deepEqual(values(argv, "-serial"), []);
     assert.deepEqual(argv.slice(-2), ["-device", "isa-debugcon,iobase=0x402,chardev=dbg"]);
+  });
+
+  it("gives one vCPU under TCG and two with KVM unless told", () => {
+    assert.deepEqual(values(qemuArgv({ ...amd64, accel: "tcg" }), "-smp"), ["1"]);
+    assert.deepEqual(values(qemuArgv({ ...amd64, accel: "kvm" }), "-smp"), ["2"]);
+    assert.deepEqual(values(qemuArgv({ ...amd64, accel: "tcg", cpus: 2 }), "-smp"), ["2"]);
   });
 
   it("takes cpus and a name", () => {

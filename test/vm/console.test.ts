@@ -2,7 +2,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { StrataError } from "../../src/errors.js";
-import { cleanConsoleText, ConsoleBuffer, lineStart, LOOKBACK } from "../../src/vm/console.js";
+import {
+  cleanConsoleText,
+  ConsoleBuffer,
+  KERNEL_OOPS,
+  lineStart,
+  LOOKBACK,
+} from "../../src/vm/console.js";
 
 describe("cleanConsoleText", () => {
   it("removes carriage returns and escape sequences, keeps the text", () => {
@@ -105,5 +111,29 @@ describe("lineStart", () => {
     assert.equal(lineStart("ab\ncd\nef", 3), 3);
     assert.equal(lineStart("ab\ncd", 1), 0);
     assert.equal(lineStart("ab", -5), 0);
+  });
+});
+
+describe("KERNEL_OOPS", () => {
+  it("matches the line die() prints, on x86 old and new and on arm64", () => {
+    for (const line of [
+      "[    2.712345] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI",
+      "[   10.000001] general protection fault: 0000 [#1] SMP PTI",
+      "[    3.5] Oops: 0002 [#2] SMP",
+      "[    4.100000] Internal error: Oops: 0000000096000004 [#1] PREEMPT SMP",
+    ]) {
+      assert.match(`boot\n${line}\nmore`, KERNEL_OOPS, line);
+    }
+  });
+
+  it("does not match a deliberate panic, warnings or ordinary output", () => {
+    for (const line of [
+      "[    5.1] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100",
+      "[    1.2] WARNING: CPU: 0 PID: 1 at kernel/fork.c:123",
+      "Oops: nothing here",
+      "the count was 0000 [#1]",
+    ]) {
+      assert.doesNotMatch(line, KERNEL_OOPS, line);
+    }
   });
 });

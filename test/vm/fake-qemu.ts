@@ -6,7 +6,7 @@
  * echoed until `stty -echo` is typed, like a tty; Ctrl-C interrupts the running command.
  *
  * Environment: FAKE_QEMU_ARGV (file to write { argv, sizes of the -drive files } to), FAKE_QEMU_MODE (login |
- * password | silent | exit | exit:<code>), FAKE_QEMU_PASSWORD (for mode password),
+ * password | silent | oops | exit | exit:<code>), FAKE_QEMU_PASSWORD (for mode password),
  * FAKE_QEMU_ECHO=always (keep echoing typed lines, as a shell with its own line editor does).
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -46,6 +46,11 @@ function boot(): void {
   echo = true;
   out("SeaBIOS (version fake)\n\x1b[2J\x1b[01;01H[    0.000000] Linux version 6.1.0-fake\n");
   if (mode === "silent") return;
+  if (mode === "oops") {
+    out("[    2.712345] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n");
+    out("[    2.712399] RIP: 0010:sched_clock_cpu+0x9/0x1b0\n");
+    return;
+  }
   setTimeout(() => {
     out("\nDebian GNU/Linux 13 fake ttyS0\n\nfake login: ");
     out("[    7.123456] random: crng init done\n");

@@ -221,6 +221,22 @@ describe("failures", () => {
   });
 });
 
+describe("a guest kernel that oopses", () => {
+  it("fails the wait at once, quoting the trace, with a hint about TCG's vCPUs", async () => {
+    const m = await boot({ FAKE_QEMU_MODE: "oops" });
+    try {
+      const started = Date.now();
+      const e = await rejectsWith(m.login(), "E_VM_GUEST_CRASH", /Oops: int3: 0000 \[#1\]/);
+      assert.ok(Date.now() - started < 30_000, "not the ten-minute boot timeout");
+      assert.match(e.message, /RIP: 0010:sched_clock_cpu/);
+      assert.match((e as StrataError).hint ?? "", /vCPU/);
+      assert.equal(m.running, true, "the machine stays up until close()");
+    } finally {
+      await m.close();
+    }
+  });
+});
+
 describe("disks, logs and cleanup", () => {
   it("boots a copy, leaves the image alone and removes everything on close", async () => {
     const log = join(dir, "console.log");
