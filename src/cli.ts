@@ -15,7 +15,7 @@ import { publish } from "./commands/publish.js";
 import { serve } from "./commands/serve.js";
 import { validate } from "./commands/validate.js";
 import { generateKey } from "./update/keys.js";
-import { gcRepo } from "./update/repo.js";
+import { gcRepo, withRepoLock } from "./update/repo.js";
 import { formatProblem, StrataError } from "./errors.js";
 import { handleSignals } from "./host/cleanups.js";
 import { urlProblem } from "./recipe/fields.js";
@@ -399,7 +399,11 @@ commonBuildOptions(
     .option("--json", "print the result as JSON on stdout"),
 ).action(async (recipe: string, o) => {
   if (o.gc) {
-    const r = gcRepo(o.repo, o.keep);
+    const r = await withRepoLock(
+      o.repo,
+      (pid) => process.stderr.write(`waiting for ${o.repo}: process ${pid} holds its lock\n`),
+      () => gcRepo(o.repo, o.keep),
+    );
     if (o.json) return printJson({ ok: true, ...r });
     for (const f of r.removed) process.stdout.write(`removed ${f.path}\n`);
     process.stdout.write(`kept versions ${r.keptVersions.join(", ") || "none"}\n`);

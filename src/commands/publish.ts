@@ -15,10 +15,11 @@ import { build, type BuildResult } from "../build/build.js";
 import type { BuildOptions } from "../build/context.js";
 import { StrataError } from "../errors.js";
 import { RELEASE_JSON, releaseDirName } from "../outputs/disk/release.js";
+import { defaultReporter } from "../progress.js";
 import { type LoadedRecipe, loadRecipe } from "../recipe/load.js";
 import { verifySignature, withSigner } from "../update/keys.js";
 import { parseManifest } from "../update/manifest.js";
-import { addRelease, type PublishResult, type ReleaseInput } from "../update/repo.js";
+import { addRelease, type PublishResult, type ReleaseInput, withRepoLock } from "../update/repo.js";
 import { builtImage, pickDiskOutput } from "./disk-output.js";
 
 export interface PublishOptions extends BuildOptions {
@@ -113,8 +114,14 @@ export async function publish(
   const release = readReleaseDir(join(resolve(image, ".."), releaseDirName(choice.name)));
   const validSeconds = Math.round((options.validDays ?? 30) * 86400);
   const repo = resolve(options.repo);
-  const published = await withSigner(resolve(options.key), (sign) =>
-    addRelease(repo, release, { channel, sign, validSeconds }),
+  const reporter = options.reporter ?? defaultReporter(process.stderr, options.verbose);
+  const published = await withRepoLock(
+    repo,
+    (pid) => reporter.info(`waiting for ${repo}: publish ${pid} holds its lock`),
+    () =>
+      withSigner(resolve(options.key), (sign) =>
+        addRelease(repo, release, { channel, sign, validSeconds }),
+      ),
   );
   return {
     ...published,

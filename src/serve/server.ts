@@ -2,7 +2,7 @@
  * `strata serve DIR`: a small static HTTP server for update repositories and build outputs.
  * GET and HEAD of regular files under DIR, with single Range requests (resumed downloads) and
  * If-Range; never a directory listing, never a file outside DIR (a path that climbs out or a
- * symlink that leads out is 404). With `log`, one JSON line per request: method, path, status,
+ * symlink that leads out is 404, and so are dotfiles: a publish's temporaries and its lock). With `log`, one JSON line per request: method, path, status,
  * the body bytes really sent (an aborted transfer logs what went out) and the Range asked for,
  * so tests and benchmarks measure what a device fetched.
  */
@@ -59,7 +59,7 @@ function resolveFile(root: string, urlPath: string): string | undefined {
   }
   if (decoded.includes("\0") || decoded.includes("\\")) return undefined;
   const parts = decoded.split("/").filter((p) => p !== "");
-  if (parts.some((p) => p === "." || p === "..")) return undefined;
+  if (parts.some((p) => p.startsWith("."))) return undefined;
   try {
     const real = realpathSync(join(root, ...parts));
     if (!real.startsWith(root + sep) || !statSync(real).isFile()) return undefined;

@@ -11,6 +11,10 @@
  * lacks (each file to a temporary name, then renamed), writes and signs the manifest, then the
  * channel. A build whose identity (./manifest.ts `releaseIdentity`) is already a version is
  * that version: nothing is added, and a channel already pointing at it is left as it is.
+ *
+ * Writers take the repository's lock first (`withRepoLock`): two publishes at once (two CI
+ * branches) would otherwise both number their release n+1, and the channel's serial would
+ * count one of them. Readers need no lock: every file appears by rename.
  */
 import {
   copyFileSync,
@@ -26,6 +30,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { sha256 } from "../cache/canonical.js";
+import { acquireLock } from "../cache/lock.js";
 import { StrataError } from "../errors.js";
 import {
   CHANNEL_FORMAT,
@@ -110,6 +115,24 @@ export function readRelease(repo: string, version: number): ReleaseManifest {
   return parseManifest(
     readFileSync(join(repo, "versions", String(version), "manifest.json"), "utf8"),
   );
+}
+
+/** The lock file; `strata serve` never serves dotfiles. */
+export const REPO_LOCK = ".lock";
+
+/** Runs `fn` holding the repository's lock, waiting (and saying so) while another holds it. */
+export async function withRepoLock<T>(
+  repo: string,
+  onWait: (holder: string) => void,
+  fn: () => T | Promise<T>,
+): Promise<T> {
+  mkdirSync(repo, { recursive: true });
+  const lock = await acquireLock(join(repo, REPO_LOCK), onWait);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
 }
 
 const withVersion = (cmdline: string, version: number) =>

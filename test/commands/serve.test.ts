@@ -9,7 +9,7 @@ import { CLI, cli, tempDir } from "../helpers.js";
 const dir = tempDir("strata-serve-");
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-it("serves files with Range requests, never a listing or a file outside, and logs each", async () => {
+it("serves files with Range requests, never a listing, a dotfile or a file outside, and logs each", async () => {
   const root = join(dir, "repo");
   mkdirSync(join(root, "layers"), { recursive: true });
   writeFileSync(join(root, "layers/a.sqfs"), "0123456789");
@@ -51,6 +51,11 @@ it("serves files with Range requests, never a listing or a file outside, and log
         ["/..%2fsecret", 404, 10],
       ],
     );
+    // A publish's lock and temporaries are dotfiles: never served.
+    writeFileSync(join(root, ".lock"), "1234 5678");
+    writeFileSync(join(root, "layers/.b.sqfs.tmp-99"), "partial");
+    assert.equal((await fetch(`${url}/.lock`)).status, 404);
+    assert.equal((await fetch(`${url}/layers/.b.sqfs.tmp-99`)).status, 404);
   } finally {
     child.kill("SIGTERM");
   }

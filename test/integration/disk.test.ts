@@ -123,54 +123,57 @@ describe("disk images", { skip: needsRoot }, () => {
     );
   });
 
-  it("gpt + uefi + immutable: the root is the stacked layers; changes are gone after a reboot; the store fills a larger disk", async () => {
-    await withMachine(image("immutable"), { boot: "uefi", diskSizeBytes: 4 * GIB }, async (m) => {
-      assert.match(await ok(m, "findmnt -n -o FSTYPE /"), /^overlay/m);
-      assert.equal((await ok(m, "cat /etc/strata-example")).trim(), "from the system layer");
-      // /etc/issue.net is in the base module; the system layer deleted it.
-      assert.equal((await m.exec("test -e /etc/issue.net")).status, 1);
-      assert.match(await ok(m, "cat /run/strata/root /run/strata/version"), /immutable\s+1/);
-      // The image boots the recipe's own layers; the boot layer only lent it the kernel,
-      // the initramfs and the boot loader, and is not in the store.
-      const layers = await ok(m, "cat /run/strata/store/versions/1/layers");
-      assert.deepEqual(
-        layers.trim().split(/\s+/),
-        result.layers.filter((l) => l.file).map((l) => l.digest.replace(/^sha256:/, "")),
-      );
-      // The kernel the boot layer lent matches the modules of the image's own layers.
-      await ok(m, 'test -d "/lib/modules/$(uname -r)/kernel"');
-      // The store partition (2) and its filesystem now reach the end of the 4 GiB disk.
-      const sectors = Number((await ok(m, "cat /sys/class/block/vda2/size")).trim());
-      const storeBytes = Number(
-        (await ok(m, "df -B1 --output=size /run/strata/store | tail -1")).trim(),
-      );
-      assert.ok(sectors * 512 > 3.5 * GIB, `partition of ${sectors} sectors`);
-      assert.ok(storeBytes > 3.3 * GIB, `filesystem of ${storeBytes} bytes`);
-      await ok(m, "echo gone > /root/scratch && sync");
-      await m.reboot();
-      await m.login("root", PASSWORD);
-      assert.equal((await m.exec("test -e /root/scratch")).status, 1);
+  // The boots run at once: one vCPU each (TCG's default), on the host's cores.
+  describe("boots", { concurrency: true }, () => {
+    it("gpt + uefi + immutable: the root is the stacked layers; changes are gone after a reboot; the store fills a larger disk", async () => {
+      await withMachine(image("immutable"), { boot: "uefi", diskSizeBytes: 4 * GIB }, async (m) => {
+        assert.match(await ok(m, "findmnt -n -o FSTYPE /"), /^overlay/m);
+        assert.equal((await ok(m, "cat /etc/strata-example")).trim(), "from the system layer");
+        // /etc/issue.net is in the base module; the system layer deleted it.
+        assert.equal((await m.exec("test -e /etc/issue.net")).status, 1);
+        assert.match(await ok(m, "cat /run/strata/root /run/strata/version"), /immutable\s+1/);
+        // The image boots the recipe's own layers; the boot layer only lent it the kernel,
+        // the initramfs and the boot loader, and is not in the store.
+        const layers = await ok(m, "cat /run/strata/store/versions/1/layers");
+        assert.deepEqual(
+          layers.trim().split(/\s+/),
+          result.layers.filter((l) => l.file).map((l) => l.digest.replace(/^sha256:/, "")),
+        );
+        // The kernel the boot layer lent matches the modules of the image's own layers.
+        await ok(m, 'test -d "/lib/modules/$(uname -r)/kernel"');
+        // The store partition (2) and its filesystem now reach the end of the 4 GiB disk.
+        const sectors = Number((await ok(m, "cat /sys/class/block/vda2/size")).trim());
+        const storeBytes = Number(
+          (await ok(m, "df -B1 --output=size /run/strata/store | tail -1")).trim(),
+        );
+        assert.ok(sectors * 512 > 3.5 * GIB, `partition of ${sectors} sectors`);
+        assert.ok(storeBytes > 3.3 * GIB, `filesystem of ${storeBytes} bytes`);
+        await ok(m, "echo gone > /root/scratch && sync");
+        await m.reboot();
+        await m.login("root", PASSWORD);
+        assert.equal((await m.exec("test -e /root/scratch")).status, 1);
+      });
     });
-  });
 
-  it("gpt + bios + persistent: a file written at runtime survives a reboot", async () => {
-    await withMachine(image("persistent"), { boot: "bios" }, async (m) => {
-      assert.equal((await ok(m, "cat /run/strata/root")).trim(), "persistent");
-      await ok(m, "echo kept > /root/kept && sync");
-      await m.reboot();
-      await m.login("root", PASSWORD);
-      assert.equal((await ok(m, "cat /root/kept")).trim(), "kept");
+    it("gpt + bios + persistent: a file written at runtime survives a reboot", async () => {
+      await withMachine(image("persistent"), { boot: "bios" }, async (m) => {
+        assert.equal((await ok(m, "cat /run/strata/root")).trim(), "persistent");
+        await ok(m, "echo kept > /root/kept && sync");
+        await m.reboot();
+        await m.login("root", PASSWORD);
+        assert.equal((await ok(m, "cat /root/kept")).trim(), "kept");
+      });
     });
-  });
 
-  it("mbr + bios + btrfs + flat: boots to login on a classic btrfs root", async () => {
-    await withMachine(image("flat"), { boot: "bios" }, async (m) => {
-      assert.equal((await ok(m, "findmnt -n -o FSTYPE /")).trim(), "btrfs");
-      assert.equal((await ok(m, "cat /etc/strata-example")).trim(), "from the system layer");
-      assert.equal((await m.exec("test -e /etc/issue.net")).status, 1);
-      // A classic root: strata wrote its fstab and put the initramfs beside the kernel.
-      assert.match(await ok(m, "cat /etc/fstab"), /^LABEL=strata-root \/ btrfs /m);
-      await ok(m, 'test -s "/boot/initrd.img-$(uname -r)"');
+    it("mbr + bios + btrfs + flat: boots to login on a classic btrfs root", async () => {
+      await withMachine(image("flat"), { boot: "bios" }, async (m) => {
+        assert.equal((await ok(m, "findmnt -n -o FSTYPE /")).trim(), "btrfs");
+        assert.equal((await ok(m, "cat /etc/strata-example")).trim(), "from the system layer");
+        assert.equal((await m.exec("test -e /etc/issue.net")).status, 1);
+        // A classic root: strata wrote its fstab and put the initramfs beside the kernel.
+        assert.match(await ok(m, "cat /etc/fstab"), /^LABEL=strata-root \/ btrfs /m);
+        await ok(m, 'test -s "/boot/initrd.img-$(uname -r)"');
+      });
     });
   });
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { sha256 } from "../../src/cache/canonical.js";
 import { parseChannel } from "../../src/update/manifest.js";
-import { addRelease, gcRepo, type ReleaseInput } from "../../src/update/repo.js";
+import { addRelease, gcRepo, type ReleaseInput, withRepoLock } from "../../src/update/repo.js";
 import { randomFile, tempDir } from "../helpers.js";
 
 const files = tempDir("strata-files-");
@@ -126,6 +126,31 @@ describe("update repository", () => {
       assert.ok(!existsSync(join(r, appOf(1))) && !existsSync(join(r, appOf(2))));
       assert.ok(existsSync(join(r, `layers/${base.digest}.sqfs`)));
       assert.ok(result.removed.some((f) => f.path === appOf(1) && f.bytes === 3000));
+    } finally {
+      rmSync(r, { recursive: true, force: true });
+    }
+  });
+
+  it("numbers two publishes at once one after the other, under the repository's lock", async () => {
+    const r = tempDir("strata-repo-");
+    try {
+      const waits: string[] = [];
+      // A signer that yields, so without the lock both would number their release 1.
+      const slowSign = async (f: string) => {
+        await new Promise((done) => setTimeout(done, 100));
+        await sign(f);
+      };
+      const one = (app: string) =>
+        withRepoLock(
+          r,
+          (holder) => waits.push(holder),
+          () => addRelease(r, release(app), { ...opts, sign: slowSign }),
+        );
+      const results = await Promise.all([one("x"), one("y")]);
+      assert.deepEqual(results.map((p) => p.version).sort(), [1, 2]);
+      assert.equal(parseChannel(readFileSync(join(r, "channels/stable.json"), "utf8")).serial, 2);
+      assert.deepEqual(waits, [String(process.pid)], "the second waited for the first");
+      assert.equal(readFileSync(join(r, ".lock"), "utf8"), "", "released: it names no holder");
     } finally {
       rmSync(r, { recursive: true, force: true });
     }
