@@ -280,17 +280,26 @@ commonBuildOptions(
   program
     .command("run")
     .description(
-      "boot a disk image in QEMU with the serial console on this terminal (Ctrl-A X quits). " +
-        "A recipe is built first (cached) and its disk output booted. The guest boots a sparse " +
-        "copy of the image, so the build output stays as built (--in-place boots the image itself). " +
+      "boot a disk image, a live or a netboot directory in QEMU with the serial console on this " +
+        "terminal (Ctrl-A X quits). A recipe is built first (cached) and its disk output booted " +
+        "(else its live output; --netboot or --pxe: its netboot output, served on 127.0.0.1). " +
+        "The guest boots a sparse copy of a disk image, so the build output stays as built " +
+        "(--in-place boots the image itself). " +
         "KVM is used when it works, else TCG; STRATA_ACCEL=kvm|tcg decides instead.",
     )
-    .argument("[target]", "a disk image (.img, with its .img.json), or a recipe", ".")
+    .argument(
+      "[target]",
+      "a disk image (.img, with its .img.json), a .live or .netboot directory, or a recipe",
+      ".",
+    )
     .option("-o, --out <dir>", "where a recipe's build goes", "out")
-    .option("--output <name>", "the recipe's disk output to boot (default: the first)")
+    .option("--output <name>", "the recipe's output to boot, by name (default: the first)")
+    .option("--netboot", "boot the netboot output over HTTP into RAM (direct kernel boot)")
+    .option("--pxe", "boot the netboot output the PXE way: the NIC's iPXE ROM, TFTP, then HTTP")
+    .option("--live", "boot the recipe's live output")
     .option("--arch <arch>", "the image's architecture, amd64 or arm64 (default: its .img.json)")
     .option("--boot <firmware>", "the image's firmware, uefi or bios (default: its .img.json)")
-    .option("--memory <size>", "guest memory", "1G")
+    .option("--memory <size>", "guest memory (default 1G; a netboot: what netboot.json says)")
     .option(
       "--cpus <n>",
       "guest CPUs (default: 2 with KVM, 1 under TCG, where more can crash the guest)",
@@ -310,7 +319,10 @@ commonBuildOptions(
     output: o.output,
     arch: o.arch,
     boot: o.boot,
-    memoryMiB: Math.floor(parseSize(o.memory) / 1048576),
+    netboot: o.netboot === true,
+    pxe: o.pxe === true,
+    live: o.live === true,
+    memoryMiB: o.memory !== undefined ? Math.floor(parseSize(o.memory) / 1048576) : undefined,
     cpus: o.cpus,
     sshPort: o.ssh,
     diskSizeBytes: o.diskSize !== undefined ? parseSize(o.diskSize) : undefined,

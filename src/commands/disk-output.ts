@@ -18,41 +18,68 @@ export function outputName(recipe: LoadedRecipe, index: number): string {
   return nameOf(recipe.recipe, recipe.recipe.outputs[index] ?? {});
 }
 
-export function pickDiskOutput(recipe: LoadedRecipe, name?: string): DiskOutputChoice {
-  const disks = recipe.recipe.outputs
+/** The types of output strata can boot. */
+export type BootableType = "disk" | "netboot" | "live";
+
+const EXAMPLE: Record<BootableType, string> = {
+  disk: "outputs: [{ type: disk, boot: uefi, root: immutable }]",
+  netboot: 'outputs: [{ type: netboot, url: "http://${server}/" }]',
+  live: "outputs: [{ type: live }]",
+};
+
+/** The output of `type` named `name`, else the first of that type. */
+export function pickOutput(
+  recipe: LoadedRecipe,
+  type: BootableType,
+  name?: string,
+): DiskOutputChoice {
+  const found = recipe.recipe.outputs
     .map((o, index) => ({ type: o.type, index, name: outputName(recipe, index) }))
-    .filter((o) => o.type === "disk")
+    .filter((o) => o.type === type)
     .map((o) => ({ index: o.index, name: o.name }));
-  if (disks.length === 0) {
-    throw new StrataError("E_USAGE", `recipe '${recipe.recipe.name}' has no disk output to boot`, {
-      hint: "add one, e.g. outputs: [{ type: disk, boot: uefi, root: immutable }]",
-    });
-  }
-  if (name === undefined) return disks[0] as DiskOutputChoice;
-  const found = disks.find((d) => d.name === name);
-  if (!found) {
+  if (found.length === 0) {
     throw new StrataError(
       "E_USAGE",
-      `recipe '${recipe.recipe.name}' has no disk output named '${name}'`,
+      `recipe '${recipe.recipe.name}' has no ${type} output to boot`,
       {
-        hint: `its disk outputs are: ${disks.map((d) => d.name).join(", ")}`,
+        hint: `add one, e.g. ${EXAMPLE[type]}`,
       },
     );
   }
-  return found;
+  if (name === undefined) return found[0] as DiskOutputChoice;
+  const named = found.find((d) => d.name === name);
+  if (!named) {
+    throw new StrataError(
+      "E_USAGE",
+      `recipe '${recipe.recipe.name}' has no ${type} output named '${name}'`,
+      { hint: `its ${type} outputs are: ${found.map((d) => d.name).join(", ")}` },
+    );
+  }
+  return named;
 }
 
-/** The built image of the chosen output. */
-export function builtImage(result: BuildResult, choice: DiskOutputChoice): string {
-  const built = result.outputs.find((o) => o.type === "disk" && o.name === choice.name);
+export function pickDiskOutput(recipe: LoadedRecipe, name?: string): DiskOutputChoice {
+  return pickOutput(recipe, "disk", name);
+}
+
+/** The built file or directory of the chosen output. */
+export function builtOutput(
+  result: BuildResult,
+  type: BootableType,
+  choice: DiskOutputChoice,
+): string {
+  const built = result.outputs.find((o) => o.type === type && o.name === choice.name);
   if (!built) {
     throw new StrataError(
       "E_OUTPUT",
-      `the build did not produce the disk output '${choice.name}'`,
-      {
-        hint: "this is a bug in strata; please report it with the recipe",
-      },
+      `the build did not produce the ${type} output '${choice.name}'`,
+      { hint: "this is a bug in strata; please report it with the recipe" },
     );
   }
   return built.path;
+}
+
+/** The built image of the chosen disk output. */
+export function builtImage(result: BuildResult, choice: DiskOutputChoice): string {
+  return builtOutput(result, "disk", choice);
 }

@@ -16,9 +16,12 @@ import { loadRecipe } from "../recipe/load.js";
 import { trackForReaping } from "../host/cleanups.js";
 import { commandLine, runSync } from "../host/run.js";
 import type { Accel } from "../vm/argv.js";
-import { builtImage, pickDiskOutput } from "./disk-output.js";
+import { type BootableType, builtOutput, pickOutput } from "./disk-output.js";
+import { StrataError } from "../errors.js";
+import type { LoadedRecipe } from "../recipe/load.js";
 import { type DiskImage, readDiskImage } from "../vm/image.js";
-import { prepareLaunch } from "../vm/launch.js";
+import { type Launch, prepareLaunch } from "../vm/launch.js";
+import { isLiveDir, isNetbootDir, liveBoot, netbootBoot, type RamBoot } from "../vm/ram-boot.js";
 import { startQemu } from "../vm/qemu-process.js";
 
 function restoreTerminal(): void {
@@ -42,6 +45,37 @@ export interface RunOptions extends BuildOptions {
   /** Boot the image itself instead of a copy: changes the guest makes stay in it. */
   inPlace?: boolean;
   accel?: Accel;
+  /** Boot the netboot output (or directory) over HTTP: a direct kernel boot */
+  netboot?: boolean;
+  /** Boot the netboot output (or directory) through the NIC's iPXE ROM */
+  pxe?: boolean;
+  /** Boot the recipe's live output */
+  live?: boolean;
+}
+
+type Bootable = { kind: "disk"; image: DiskImage } | { kind: "ram"; path: string; boot: RamBoot };
+
+const isDir = (path: string) => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** Which kind of output a recipe's run boots: the one asked for, else disk, live, netboot. */
+function bootableType(recipe: LoadedRecipe, options: RunOptions): BootableType {
+  if (options.netboot || options.pxe) return "netboot";
+  if (options.live) return "live";
+  const types = new Set(recipe.recipe.outputs.map((o) => o.type));
+  return (["disk", "live", "netboot"] as const).find((t) => types.has(t)) ?? "disk";
+}
+
+async function ramBoot(path: string, options: RunOptions): Promise<Bootable> {
+  const boot = isLiveDir(path)
+    ? liveBoot(path)
+    : await netbootBoot(path, { pxe: options.pxe === true });
+  return { kind: "ram", path, boot };
 }
 
 /** Whether `target` names a disk image rather than a recipe. */
@@ -54,59 +88,101 @@ export function isImagePath(target: string): boolean {
   }
 }
 
-async function resolveImage(
+async function resolveTarget(
   target: string,
   options: RunOptions,
   reporter: Reporter,
-): Promise<DiskImage> {
-  if (isImagePath(target)) return readDiskImage(target, options);
+): Promise<Bootable> {
+  if (isImagePath(target)) return { kind: "disk", image: readDiskImage(target, options) };
+  if (isDir(target) && (isLiveDir(target) || isNetbootDir(target))) {
+    if ((options.netboot || options.pxe) && !isNetbootDir(target)) {
+      throw new StrataError("E_USAGE", `${target} is a live directory, not a netboot one`, {
+        hint: "boot it without --netboot/--pxe, or pass a .netboot directory",
+      });
+    }
+    return ramBoot(target, options);
+  }
   const recipe = loadRecipe(target, { set: options.set });
-  const choice = pickDiskOutput(recipe, options.output);
+  const type = bootableType(recipe, options);
+  const choice = pickOutput(recipe, type, options.output);
   const result = await build(recipe, { ...options, reporter });
-  return readDiskImage(builtImage(result, choice), options);
+  const path = builtOutput(result, type, choice);
+  if (type === "disk") return { kind: "disk", image: readDiskImage(path, options) };
+  return ramBoot(path, options);
+}
+
+async function launchFor(b: Bootable, options: RunOptions) {
+  const common = {
+    cpus: options.cpus,
+    accel: options.accel,
+    sshPort: options.sshPort,
+  };
+  if (b.kind === "ram") {
+    const memoryMiB = options.memoryMiB ?? b.boot.launch.memoryMiB;
+    return prepareLaunch(
+      { ...b.boot.launch, ...common, memoryMiB, name: `strata-${basename(b.path)}` },
+      { kind: "terminal" },
+    );
+  }
+  const image = b.image;
+  return prepareLaunch(
+    {
+      ...common,
+      image: image.path,
+      arch: image.arch,
+      boot: image.boot,
+      memoryMiB: options.memoryMiB,
+      copy: !options.inPlace,
+      diskSizeBytes: options.diskSizeBytes,
+      name: `strata-${basename(image.path).replace(/\.img$/, "")}`,
+    },
+    { kind: "terminal" },
+  );
+}
+
+function describe(b: Bootable, launch: Launch, options: RunOptions): string {
+  const accel = `${launch.accel.accel} (${launch.accel.reason})`;
+  if (b.kind === "ram") {
+    const how = b.boot.server
+      ? `${options.pxe ? "PXE through iPXE" : "netboot"} from ${b.boot.server.url}`
+      : "live: kernel, initramfs and root.sqfs";
+    return `booting ${b.path}: ${b.boot.arch}, ${how}, ${accel}`;
+  }
+  const where = options.inPlace ? " in place" : ` (a copy: ${launch.disk})`;
+  return `booting ${b.image.path}${where}: ${b.image.arch}, ${b.image.boot}, ${accel}`;
 }
 
 /** Boots `target` on the terminal; resolves with QEMU's exit code when the guest is gone. */
 export async function runImage(target: string, options: RunOptions = {}): Promise<number> {
   const reporter = options.reporter ?? defaultReporter(process.stderr, options.verbose);
-  const image = await resolveImage(target, options, reporter);
-  // A guest that boots the image itself changes it: the next build must write it again.
-  if (options.inPlace) stampOutput(dirname(image.path), basename(image.path), undefined);
-  const launch = await prepareLaunch(
-    {
-      image: image.path,
-      arch: image.arch,
-      boot: image.boot,
-      memoryMiB: options.memoryMiB,
-      cpus: options.cpus,
-      accel: options.accel,
-      copy: !options.inPlace,
-      diskSizeBytes: options.diskSizeBytes,
-      sshPort: options.sshPort,
-      name: `strata-${basename(image.path).replace(/\.img$/, "")}`,
-    },
-    { kind: "terminal" },
-  );
+  const b = await resolveTarget(target, options, reporter);
   try {
-    reporter.info(
-      `booting ${image.path}${options.inPlace ? " in place" : ` (a copy: ${launch.disk})`}: ${image.arch}, ${image.boot}, ${launch.accel.accel} (${launch.accel.reason})`,
-    );
-    if (options.verbose) reporter.info(commandLine(launch.argv));
-    if (options.sshPort) reporter.info(`ssh -p ${options.sshPort} root@127.0.0.1`);
-    reporter.info("Ctrl-A X quits, Ctrl-A C switches to the QEMU monitor and back");
-    reporter.done();
-    const qemu = startQemu(launch.argv, "inherit");
-    // QEMU puts the terminal in raw mode; killed by the reaper it cannot put it back.
-    const untrack = trackForReaping({ after: restoreTerminal });
+    // A guest that boots the image itself changes it: the next build must write it again.
+    if (b.kind === "disk" && options.inPlace) {
+      stampOutput(dirname(b.image.path), basename(b.image.path), undefined);
+    }
+    const launch = await launchFor(b, options);
     try {
-      const { code, signal } = await qemu.exited;
-      return code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+      reporter.info(describe(b, launch, options));
+      if (options.verbose) reporter.info(commandLine(launch.argv));
+      if (options.sshPort) reporter.info(`ssh -p ${options.sshPort} root@127.0.0.1`);
+      reporter.info("Ctrl-A X quits, Ctrl-A C switches to the QEMU monitor and back");
+      reporter.done();
+      const qemu = startQemu(launch.argv, "inherit");
+      // QEMU puts the terminal in raw mode; killed by the reaper it cannot put it back.
+      const untrack = trackForReaping({ after: restoreTerminal });
+      try {
+        const { code, signal } = await qemu.exited;
+        return code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+      } finally {
+        await qemu.stop();
+        qemu.release();
+        untrack();
+      }
     } finally {
-      await qemu.stop();
-      qemu.release();
-      untrack();
+      launch.dispose();
     }
   } finally {
-    launch.dispose();
+    if (b.kind === "ram") await b.boot.close();
   }
 }

@@ -5,6 +5,8 @@
 import type { Output } from "../recipe/schema.js";
 import { dirOutput } from "./dir/index.js";
 import { diskOutput } from "./disk/index.js";
+import { liveOutput } from "./live/index.js";
+import { netbootOutput } from "./netboot/index.js";
 import { tarOutput } from "./tar/index.js";
 import type { OutputPlugin } from "./types.js";
 
@@ -12,6 +14,8 @@ export const OUTPUTS: { [T in Output["type"]]: OutputPlugin<Extract<Output, { ty
   dir: dirOutput,
   tar: tarOutput,
   disk: diskOutput,
+  netboot: netbootOutput,
+  live: liveOutput,
 };
 
 export function outputPlugin<O extends Output>(output: O): OutputPlugin<O> {

@@ -8,6 +8,8 @@
 import { z } from "zod";
 import { DirOutput } from "../outputs/dir/schema.js";
 import { DiskOutput } from "../outputs/disk/schema.js";
+import { LiveOutput } from "../outputs/live/schema.js";
+import { NetbootOutput } from "../outputs/netboot/schema.js";
 import { TarOutput } from "../outputs/tar/schema.js";
 import { CopyStep } from "../steps/copy.js";
 import { packageName } from "../steps/fields.js";
@@ -106,7 +108,13 @@ export const Layer = z
 
 export { DiskOutput };
 /** Every output type's own schema (src/outputs/<type>/schema.ts), told apart by `type`. */
-export const Output = z.discriminatedUnion("type", [DirOutput, TarOutput, DiskOutput]);
+export const Output = z.discriminatedUnion("type", [
+  DirOutput,
+  TarOutput,
+  DiskOutput,
+  NetbootOutput,
+  LiveOutput,
+]);
 
 /**
  * Longest a test may wait for anything: a day. (Node's timers hold at most 2^31-1 ms, about

@@ -37,9 +37,18 @@ export interface VmConfig {
     /** `unsafe` for throwaway copies (fast, nothing is flushed); default `writeback`. */
     cache?: "unsafe" | "writeback";
   };
+  /** More virtio disks after `disk` (a live root.sqfs, an installer's target). */
+  drives?: readonly { path: string; readonly?: boolean }[];
+  /** Direct kernel boot: QEMU loads the kernel and initramfs, no firmware boot loader. */
+  kernel?: { path: string; initrd: string; append: string };
+  /** Boot from the network (the NIC's iPXE ROM) before any disk. */
+  pxe?: boolean;
   serial: SerialConfig;
-  /** User-mode networking with virtio-net (default); `false` for none. */
-  network?: { sshPort?: number } | false;
+  /**
+   * User-mode networking with virtio-net (default); `false` for none. `tftp` serves a
+   * directory on QEMU's built-in TFTP server and `bootfile` is the file its DHCP names.
+   */
+  network?: { sshPort?: number; tftp?: string; bootfile?: string } | false;
   /** Shown in `ps` and the QEMU monitor. */
   name?: string;
   /** Appended verbatim (e.g. a debug console for the KVM probe). */
@@ -61,7 +70,7 @@ function check(config: VmConfig): void {
   if (!VM_ARCHES.includes(config.arch)) {
     throw usage(`cannot boot ${config.arch} images`, `strata boots ${VM_ARCHES.join(" and ")}`);
   }
-  if (config.arch === "arm64" && config.boot === "bios") {
+  if (config.arch === "arm64" && config.boot === "bios" && !config.kernel) {
     throw usage("arm64 images boot only with UEFI", "use boot: uefi (or --boot uefi)");
   }
   if (config.boot === "uefi" && !config.firmware) {
@@ -75,6 +84,15 @@ function check(config: VmConfig): void {
   const cpus = config.cpus ?? defaultCpus(config.accel);
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) {
     throw usage(`--cpus must be a whole number from 1 to 64, not ${cpus}`, "e.g. --cpus 2");
+  }
+  if (config.pxe && config.arch !== "amd64") {
+    throw usage("PXE boots are amd64 (SeaBIOS and its iPXE ROM)", "boot arm64 with --netboot");
+  }
+  if (config.pxe && config.network === false) {
+    throw usage("a network boot needs the network", "leave the network on for --pxe");
+  }
+  if (config.kernel && /[\n\0]/.test(config.kernel.append)) {
+    throw usage("the kernel command line is one line", "remove the line breaks");
   }
   const port = config.network ? config.network.sshPort : undefined;
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
@@ -156,11 +174,28 @@ export function qemuArgv(config: VmConfig): string[] {
       `if=virtio,format=raw,discard=unmap,cache=${config.disk.cache ?? "writeback"},file=${optionValue(config.disk.path)}`,
     );
   }
-  if (config.network !== false) {
-    const port = config.network?.sshPort;
-    const forward = port !== undefined ? `,hostfwd=tcp:127.0.0.1:${port}-:22` : "";
-    argv.push("-nic", `user,model=virtio-net-pci${forward}`);
+  for (const d of config.drives ?? []) {
+    const ro = d.readonly ? ",readonly=on" : "";
+    argv.push("-drive", `if=virtio,format=raw${ro},file=${optionValue(d.path)}`);
   }
+  if (config.kernel) {
+    argv.push(
+      "-kernel",
+      config.kernel.path,
+      "-initrd",
+      config.kernel.initrd,
+      "-append",
+      config.kernel.append,
+    );
+  }
+  if (config.network !== false) {
+    const n = config.network ?? {};
+    const forward = n.sshPort !== undefined ? `,hostfwd=tcp:127.0.0.1:${n.sshPort}-:22` : "";
+    const tftp = n.tftp !== undefined ? `,tftp=${optionValue(n.tftp)}` : "";
+    const bootfile = n.bootfile !== undefined ? `,bootfile=${optionValue(n.bootfile)}` : "";
+    argv.push("-nic", `user,model=virtio-net-pci${forward}${tftp}${bootfile}`);
+  }
+  if (config.pxe) argv.push("-boot", "order=n");
   argv.push("-device", "virtio-rng-pci");
   argv.push(...serialArgs(config.serial));
   argv.push(...(config.extraArgs ?? []));

@@ -15,8 +15,14 @@ import { prepareFirmware } from "./firmware.js";
 import { requireQemu } from "./qemu-process.js";
 
 export interface LaunchOptions {
-  /** The raw disk image. */
-  image: string;
+  /** The raw disk image (none for a netboot, or a live system booted by its kernel). */
+  image?: string;
+  /** Direct kernel boot (netboot, live): QEMU loads them, no boot loader runs. */
+  kernel?: { path: string; initrd: string; append: string };
+  /** More disks, after the image (a live root.sqfs read-only, a blank target disk). */
+  drives?: readonly { path: string; readonly?: boolean }[];
+  /** Boot from the network: the NIC's iPXE ROM, `tftp` a directory QEMU serves, `bootfile`. */
+  pxe?: { tftp: string; bootfile: string };
   arch: VmArch;
   boot: Firmware;
   /** Guest memory in MiB (default 1024). */
@@ -42,8 +48,8 @@ export interface LaunchOptions {
 export interface Launch {
   argv: string[];
   accel: AccelChoice;
-  /** The disk the guest boots. */
-  disk: string;
+  /** The disk the guest boots (undefined when it boots without one). */
+  disk: string | undefined;
   /** The temporary directory (copies of the image and the firmware vars). */
   dir: string;
   /** Removes the temporary directory; safe to call twice. */
@@ -63,11 +69,10 @@ export async function prepareLaunch(options: LaunchOptions, serial: SerialConfig
   };
   try {
     const copy = options.copy !== false;
-    const disk = await prepareBootDisk(options.image, {
-      copy,
-      dir,
-      sizeBytes: options.diskSizeBytes,
-    });
+    const disk =
+      options.image === undefined
+        ? undefined
+        : await prepareBootDisk(options.image, { copy, dir, sizeBytes: options.diskSizeBytes });
     const firmware = options.boot === "uefi" ? prepareFirmware(options.arch, dir) : undefined;
     const argv = qemuArgv({
       arch: options.arch,
@@ -76,9 +81,12 @@ export async function prepareLaunch(options: LaunchOptions, serial: SerialConfig
       firmware,
       memoryMiB: options.memoryMiB ?? 1024,
       cpus: options.cpus,
-      disk: { path: disk, cache: copy ? "unsafe" : "writeback" },
+      disk: disk === undefined ? undefined : { path: disk, cache: copy ? "unsafe" : "writeback" },
+      drives: options.drives,
+      kernel: options.kernel,
+      pxe: options.pxe !== undefined,
       serial,
-      network: { sshPort: options.sshPort },
+      network: { sshPort: options.sshPort, ...options.pxe },
       name: options.name,
       extraArgs: options.extraArgs,
     });

@@ -74,8 +74,8 @@ export class Machine {
   private readonly qemu: QemuProcess;
   /** The accelerator QEMU runs with, and why. */
   readonly accel: AccelChoice;
-  /** The disk the guest boots (a copy, unless `copy: false`). */
-  readonly disk: string;
+  /** The disk the guest boots (a copy, unless `copy: false`); none for a netboot. */
+  readonly disk: string | undefined;
   private readonly launch: Launch;
   private readonly log: WriteStream | undefined;
   private readonly onConsole: ((chunk: string) => void) | undefined;

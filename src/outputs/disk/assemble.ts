@@ -13,10 +13,9 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { fileSha256 } from "../../cache/canonical.js";
 import { join } from "node:path";
-import { StrataError } from "../../errors.js";
 import { freshPathInRoot, writeFileInRoot } from "../../host/in-root.js";
 import type { OutputInput } from "../types.js";
-import { type BootFiles, extractBootFiles } from "./boot-files.js";
+import { type BootFiles, checkKernelInTop, extractBootFiles } from "./boot-files.js";
 import { BOOT_ROLE, ESP_LABEL, ROOT_LABEL } from "./boot-layer.js";
 import { type EspFile, makeEsp } from "./esp.js";
 import { makeFilesystem } from "./filesystem.js";
@@ -48,16 +47,12 @@ export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void
   const files = await boot.withRoot(async (root) =>
     extractBootFiles(root.path, d, arch, join(scratch, "boot")),
   );
-  // The boot layer sits on the kernel's layer; a layer above it must not have swapped the
-  // kernel, or the initramfs would not match the modules the image boots with.
-  const top = input.stack.layers.at(-1);
-  if (top && !top.packages.some((p) => p.name.startsWith(`linux-image-${files.kernelVersion}`))) {
-    throw new StrataError(
-      "E_NO_KERNEL",
-      `disk output '${name}': the kernel ${files.kernelVersion} of layer '${boot.layers.at(-2)?.name}' is not installed in its top layer '${top.name}'`,
-      { hint: "install, upgrade or remove kernels in the layer that first installs the kernel" },
-    );
-  }
+  checkKernelInTop(
+    `disk output '${name}'`,
+    files.kernelVersion,
+    boot.layers.at(-2)?.name,
+    input.stack.layers.at(-1),
+  );
 
   const data = join(scratch, "data");
   mkdirSync(data, { recursive: true });

@@ -30,10 +30,13 @@ export interface BootFiles {
 /** Sorts kernel versions the way people read them: 6.12.10 after 6.12.9. */
 const byVersion = (a: string, b: string) => a.localeCompare(b, "en", { numeric: true });
 
-/** Copies the kernel, initramfs and boot loader files out of the mounted stack `root`. */
+/**
+ * Copies the kernel, initramfs and boot loader files out of the mounted stack `root`; `boot:
+ * "none"` (netboot, live) takes no boot loader.
+ */
 export function extractBootFiles(
   root: string,
-  d: DiskOutput,
+  d: { boot: DiskOutput["boot"] | "none" },
   arch: string,
   dir: string,
 ): BootFiles {
@@ -67,11 +70,29 @@ export function extractBootFiles(
     const name = SYSTEMD_BOOT[arch as keyof typeof SYSTEMD_BOOT];
     files.efi = join(dir, name);
     copyFileFromRoot(root, `/usr/lib/systemd/boot/efi/${name}`, files.efi);
-  } else {
+  } else if (d.boot === "bios") {
     files.grubBoot = join(dir, "boot.img");
     files.grubCore = join(dir, "core.img");
     copyFileFromRoot(root, "/usr/lib/grub/i386-pc/boot.img", files.grubBoot);
     copyFileFromRoot(root, GRUB_CORE, files.grubCore);
   }
   return files;
+}
+
+/**
+ * The boot layer sits on the kernel's layer; a layer above it must not have swapped the
+ * kernel, or the initramfs would not match the modules the output boots with.
+ */
+export function checkKernelInTop(
+  what: string,
+  kernelVersion: string,
+  kernelLayer: string | undefined,
+  top: { name: string; packages: readonly { name: string }[] } | undefined,
+): void {
+  if (!top || top.packages.some((p) => p.name.startsWith(`linux-image-${kernelVersion}`))) return;
+  throw new StrataError(
+    "E_NO_KERNEL",
+    `${what}: the kernel ${kernelVersion} of layer '${kernelLayer}' is not installed in its top layer '${top.name}'`,
+    { hint: "install, upgrade or remove kernels in the layer that first installs the kernel" },
+  );
 }

@@ -98,7 +98,7 @@ function grubCoreScript(disk: BootSettings): string {
 }
 
 /** Regenerates the initramfs of every kernel in the image, with the strata scripts in it. */
-const MKINITRAMFS = `found=
+export const MKINITRAMFS = `found=
 for kernel in /boot/vmlinuz-* /boot/vmlinux-*; do
   [ -e "$kernel" ] || continue
   version=\${kernel#/boot/vmlinu?-}
@@ -108,12 +108,16 @@ for kernel in /boot/vmlinuz-* /boot/vmlinux-*; do
 done
 [ -n "$found" ] || { echo "no kernel in /boot: install linux-image-* in a layer below" >&2; exit 1; }`;
 
-export function bootLayerSteps(disk: BootSettings): Step[] {
-  const steps: Step[] = [{ packages: bootPackages(disk) }];
-  for (const f of INITRAMFS_FILES) {
+/** Steps that write strata's initramfs-tools scripts into the image. */
+export function initramfsScriptSteps(): Step[] {
+  return INITRAMFS_FILES.map((f) => {
     const content = readFileSync(new URL(f.asset, ASSETS), "utf8");
-    steps.push({ write: { path: f.path, content, mode: f.mode } });
-  }
+    return { write: { path: f.path, content, mode: f.mode } };
+  });
+}
+
+export function bootLayerSteps(disk: BootSettings): Step[] {
+  const steps: Step[] = [{ packages: bootPackages(disk) }, ...initramfsScriptSteps()];
   if (disk.boot === "bios")
     steps.push({ run: { name: "GRUB core image", script: grubCoreScript(disk) } });
   steps.push({ run: { name: "initramfs", script: MKINITRAMFS } });

@@ -5,6 +5,24 @@
 import { z } from "zod";
 import { outputCommon, sizeField } from "../../recipe/fields.js";
 
+/** Extra kernel parameters: one line that GRUB's config, a loader entry and iPXE take as it is. */
+export const cmdlineField = z
+  .string()
+  .max(2048)
+  .regex(
+    /^[^\x00-\x1f\x7f;$`\\{}|&<>#]*$/,
+    "one line of kernel parameters, without ; $ ` \\ { } | & < > # (they mean something to GRUB's config and iPXE scripts)",
+  )
+  .default("")
+  .describe("Extra kernel command line");
+
+export const consoleField = z
+  .array(z.string().regex(/^[A-Za-z0-9]+(,[0-9a-z]+)?$/, "a console such as ttyS0,115200"))
+  .optional()
+  .describe(
+    "Kernel consoles, the last one primary; default: the screen and the serial port (ttyS0 on amd64, ttyAMA0 on arm64)",
+  );
+
 const ROOT_MODES = ["immutable", "persistent", "flat"] as const;
 
 export const DiskOutput = z.strictObject({
@@ -29,20 +47,7 @@ export const DiskOutput = z.strictObject({
     .optional()
     .describe("Image size; default: what the layers need plus 25% and 256M"),
   esp_size: sizeField.default("256M").describe("Size of the EFI system partition (uefi)"),
-  cmdline: z
-    .string()
-    .max(2048)
-    .regex(
-      /^[^\x00-\x1f\x7f;$`\\{}|&<>#]*$/,
-      "one line of kernel parameters, without ; $ ` \\ { } | & < > # (they mean something to GRUB's config)",
-    )
-    .default("")
-    .describe("Extra kernel command line"),
-  console: z
-    .array(z.string().regex(/^[A-Za-z0-9]+(,[0-9a-z]+)?$/, "a console such as ttyS0,115200"))
-    .optional()
-    .describe(
-      "Kernel consoles, the last one primary; default: the screen and the serial port (ttyS0 on amd64, ttyAMA0 on arm64)",
-    ),
+  cmdline: cmdlineField,
+  console: consoleField,
 });
 export type DiskOutput = z.output<typeof DiskOutput>;
