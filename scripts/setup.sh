@@ -11,7 +11,8 @@ apt-get install -y -q --no-install-recommends \
   mmdebstrap bubblewrap squashfs-tools util-linux mount iproute2 tar zstd gzip \
   debian-archive-keyring ca-certificates qemu-user-static arch-test \
   e2fsprogs btrfs-progs dosfstools mtools fdisk bmap-tools \
-  qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 chromium gpg gpg-agent gpgv gpgconf
+  qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 ipxe-qemu chromium gpg gpg-agent gpgv gpgconf \
+  busybox xorriso
 
 npm ci --no-audit --no-fund
 npm run build

@@ -36,6 +36,17 @@ export function writeRecipe(yaml: string, files: Record<string, string> = {}): s
   return join(dir, "strata.yaml");
 }
 
+/** The layers of a recipe without a kernel (base → app): its outputs follow. */
+export const NO_KERNEL_LAYERS = `name: nokernel
+distro: { suite: trixie, arch: amd64 }
+layers:
+  - name: base
+    bootstrap: { variant: minbase, packages: [ca-certificates] }
+  - name: app
+    steps:
+      - write: { path: /etc/app, content: "x\\n" }
+`;
+
 export interface CliResult {
   code: number;
   stdout: string;

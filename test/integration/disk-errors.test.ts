@@ -8,7 +8,16 @@ import assert from "node:assert/strict";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { cli, mountsUnder, needsRoot, ROOT, TEST_CACHE, tempDir, writeRecipe } from "../helpers.js";
+import {
+  cli,
+  mountsUnder,
+  needsRoot,
+  ROOT,
+  TEST_CACHE,
+  tempDir,
+  writeRecipe,
+  NO_KERNEL_LAYERS,
+} from "../helpers.js";
 
 const layersIn = (cache: string) =>
   existsSync(join(cache, "layers")) ? readdirSync(join(cache, "layers")).sort() : [];
@@ -37,15 +46,7 @@ describe("bad disk outputs", { skip: needsRoot }, () => {
   });
 
   it("a stack without a kernel is refused, naming its layers", () => {
-    const recipe = writeRecipe(`name: nokernel
-distro: { suite: trixie, arch: amd64 }
-layers:
-  - name: base
-    bootstrap: { variant: minbase, packages: [ca-certificates] }
-  - name: app
-    steps:
-      - write: { path: /etc/app, content: "x\\n" }
-outputs:
+    const recipe = writeRecipe(`${NO_KERNEL_LAYERS}outputs:
   - { type: disk }
 `);
     const r = cli(["build", recipe, "--cache-dir", TEST_CACHE, "--out", out]);

@@ -21,10 +21,10 @@ import {
   TEST_CACHE,
   tempDir,
 } from "../helpers.js";
+import { ok, PASSWORD, whileLoggedIn } from "./machine-helpers.js";
 
 process.env.STRATA_ACCEL ??= "tcg";
 const GIB = 1024 ** 3;
-const PASSWORD = "strata";
 
 /** Boots `image`, logs in as root, runs `fn`, and always stops QEMU. */
 async function withMachine(
@@ -38,20 +38,7 @@ async function withMachine(
     boot: options.boot,
     diskSizeBytes: options.diskSizeBytes,
   });
-  try {
-    await m.login("root", PASSWORD);
-    await fn(m);
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n--- console ---\n${m.tail(40)}`, { cause: e });
-  } finally {
-    await m.close();
-  }
-}
-
-async function ok(m: Machine, command: string): Promise<string> {
-  const r = await m.exec(command);
-  assert.equal(r.status, 0, `${command} exited ${r.status}:\n${r.output}`);
-  return r.output;
+  await whileLoggedIn(m, fn);
 }
 
 describe("disk images", { skip: needsRoot }, () => {

@@ -22,21 +22,15 @@ import type { PublishCommandResult } from "../../src/commands/publish.js";
 import { startServer } from "../../src/serve/server.js";
 import { bootMachine, type Machine } from "../../src/vm/machine.js";
 import { cli, cliAsync, needsRoot, ROOT, TEST_CACHE, tempDir } from "../helpers.js";
+import { ok, PASSWORD } from "./machine-helpers.js";
 
 process.env.STRATA_ACCEL ??= "tcg";
-const PASSWORD = "strata";
 const BOOT_MS = 10 * 60 * 1000;
 
 interface LogLine {
   path: string;
   status: number;
   bytes: number;
-}
-
-async function ok(m: Machine, command: string, timeoutMs?: number): Promise<string> {
-  const r = await m.exec(command, { timeoutMs });
-  assert.equal(r.status, 0, `${command} exited ${r.status}:\n${r.output}`);
-  return r.output;
 }
 
 const version = async (m: Machine) => (await ok(m, "cat /run/strata/version")).trim();

@@ -1,4 +1,7 @@
-/** The QEMU command line, flag by flag, for each architecture, firmware, accelerator and console. */
+/**
+ * The QEMU command line, flag by flag, for each architecture, firmware, accelerator and console,
+ * and for the outputs that boot into RAM: direct kernel boot, more drives, PXE.
+ */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { StrataError } from "../../src/errors.js";
@@ -153,5 +156,98 @@ describe("qemuArgv", () => {
       () => qemuArgv({ ...amd64, firmware: undefined }),
       (e: StrataError) => e.code === "E_VM",
     );
+  });
+});
+
+const bios: VmConfig = {
+  arch: "amd64",
+  accel: "tcg",
+  boot: "bios",
+  memoryMiB: 1024,
+  serial: { kind: "pipe" },
+};
+const kernel = {
+  path: "/live/vmlinuz",
+  initrd: "/live/initrd.img",
+  append: "boot=strata strata.live=auto console=ttyS0,115200",
+};
+
+describe("qemuArgv for RAM boots", () => {
+  it("boots a kernel and initramfs directly, with the command line", () => {
+    const argv = qemuArgv({ ...bios, kernel });
+    const at = argv.indexOf("-kernel");
+    assert.ok(at > 0, argv.join(" "));
+    assert.deepEqual(argv.slice(at, at + 6), [
+      "-kernel",
+      "/live/vmlinuz",
+      "-initrd",
+      "/live/initrd.img",
+      "-append",
+      "boot=strata strata.live=auto console=ttyS0,115200",
+    ]);
+    assert.equal(values(argv, "-kernel").length, 1);
+    for (const flag of ["-kernel", "-initrd", "-append"]) {
+      assert.ok(!qemuArgv(bios).includes(flag), flag);
+    }
+  });
+
+  it("refuses a command line of several lines", () => {
+    usageError({ ...bios, kernel: { ...kernel, append: "quiet\ninit=/bin/sh" } }, /one line/);
+  });
+
+  it("attaches extra drives after the disk, read-only when asked", () => {
+    const argv = qemuArgv({
+      ...bios,
+      disk: { path: "/img/disk.img" },
+      drives: [{ path: "/live/root.sqfs", readonly: true }, { path: "/tmp/target,1.img" }],
+    });
+    assert.deepEqual(values(argv, "-drive"), [
+      "if=virtio,format=raw,discard=unmap,cache=writeback,file=/img/disk.img",
+      "if=virtio,format=raw,readonly=on,file=/live/root.sqfs",
+      "if=virtio,format=raw,file=/tmp/target,,1.img",
+    ]);
+    const only = qemuArgv({ ...bios, kernel, drives: [{ path: "/r.sqfs", readonly: true }] });
+    assert.deepEqual(values(only, "-drive"), ["if=virtio,format=raw,readonly=on,file=/r.sqfs"]);
+  });
+
+  it("boots from the network first for PXE, with QEMU's TFTP and boot file", () => {
+    const argv = qemuArgv({
+      ...bios,
+      pxe: true,
+      network: { tftp: "/tmp/strata-tftp,x", bootfile: "boot.ipxe" },
+    });
+    assert.deepEqual(values(argv, "-boot"), ["order=n"]);
+    assert.deepEqual(values(argv, "-nic"), [
+      "user,model=virtio-net-pci,tftp=/tmp/strata-tftp,,x,bootfile=boot.ipxe",
+    ]);
+    assert.deepEqual(values(qemuArgv(bios), "-boot"), []);
+    // PXE with the default network: a NIC, no TFTP.
+    const plain = qemuArgv({ ...bios, pxe: true });
+    assert.deepEqual(values(plain, "-nic"), ["user,model=virtio-net-pci"]);
+    assert.deepEqual(values(plain, "-boot"), ["order=n"]);
+  });
+
+  it("puts the SSH forward before tftp and bootfile, and doubles commas in the boot file", () => {
+    const argv = qemuArgv({
+      ...bios,
+      pxe: true,
+      network: { sshPort: 2222, tftp: "/t", bootfile: "a,b.ipxe" },
+    });
+    assert.deepEqual(values(argv, "-nic"), [
+      "user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:2222-:22,tftp=/t,bootfile=a,,b.ipxe",
+    ]);
+  });
+
+  it("refuses PXE on arm64 and without a network", () => {
+    usageError({ ...bios, arch: "arm64", kernel, pxe: true }, /PXE boots are amd64/);
+    usageError({ ...bios, pxe: true, network: false }, /needs the network/);
+  });
+
+  it("boots arm64 without firmware only with a kernel", () => {
+    const argv = qemuArgv({ ...bios, arch: "arm64", kernel });
+    assert.equal(argv[0], "qemu-system-aarch64");
+    assert.deepEqual(values(argv, "-kernel"), ["/live/vmlinuz"]);
+    assert.equal(values(argv, "-drive").filter((d) => d.includes("pflash")).length, 0);
+    usageError({ ...bios, arch: "arm64" }, /arm64 images boot only with UEFI/);
   });
 });

@@ -8,15 +8,9 @@ import {
   kernelLayerOf,
 } from "../../../src/outputs/disk/boot-layer.js";
 import type { ResolvedLayer } from "../../../src/recipe/graph.js";
+import { systemLayer } from "../fixtures.js";
 
-const top: ResolvedLayer = {
-  name: "system",
-  index: 1,
-  parent: "base",
-  chain: ["base", "system"],
-  spec: { name: "system" },
-  steps: [],
-};
+const top = systemLayer;
 
 describe("boot layer", () => {
   it("installs the tools of the chosen boot loader and filesystem", () => {

@@ -1,0 +1,102 @@
+/**
+ * Netboot and live benchmarks for examples/disk, against its disk image (GPT, UEFI, immutable:
+ * the same layers from a store partition), measured in the same run on the same machine:
+ *
+ *   boot to login (QEMU start → login prompt), netboot direct ÷ disk
+ *   the same through PXE (SeaBIOS, iPXE, TFTP, HTTP) ÷ disk
+ *   bytes the server sent for a netboot ÷ the layers' bytes           target 1.0 (nothing twice)
+ *   live: root.sqfs (the layers merged) ÷ the layer modules, and its boot ÷ the disk's
+ *
+ * Run as root after `npm run build`:  node dist/bench/netboot.js [--runs N]
+ * Boots use KVM when the probe says it works, else TCG (STRATA_ACCEL forces one).
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "../src/build/build.js";
+import { silentReporter } from "../src/progress.js";
+import { bootMachine, type BootOptions } from "../src/vm/machine.js";
+import { liveBoot, netbootBoot, type RamBoot } from "../src/vm/ram-boot.js";
+
+const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
+const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 1;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+const recipe = mkdtempSync("/var/tmp/strata-bench-recipe-");
+cpSync(join(root, "examples", "disk"), recipe, { recursive: true });
+const yaml = readFileSync(join(recipe, "strata.yaml"), "utf8")
+  .replace(/^tests:[\s\S]*$/m, "")
+  .replace(
+    /^outputs:\n(\s+- .*\n)+/m,
+    'outputs: [{ type: disk, name: disk }, { type: netboot, name: net, url: "http://10.0.2.2/" }, { type: live, name: live }]\n',
+  );
+writeFileSync(join(recipe, "strata.yaml"), yaml);
+const cache = process.env.STRATA_CACHE_DIR ?? mkdtempSync("/var/tmp/strata-bench-cache-");
+const out = mkdtempSync("/var/tmp/strata-bench-out-");
+
+/** Seconds from QEMU's start to the login prompt. */
+async function bootSeconds(options: BootOptions): Promise<[number, string]> {
+  const m = await bootMachine(options);
+  try {
+    await m.waitFor(/login: *$/m, 600_000);
+    return [m.secondsToLogin ?? Number.NaN, m.accel.accel];
+  } finally {
+    await m.close();
+  }
+}
+
+async function ramBootSeconds(rb: RamBoot): Promise<[number, string, number]> {
+  try {
+    const [s, accel] = await bootSeconds(rb.launch);
+    return [s, accel, rb.server?.stats().bytes ?? 0];
+  } finally {
+    await rb.close();
+  }
+}
+
+try {
+  const result = await build(recipe, { cacheDir: cache, out, reporter: silentReporter });
+  const layerBytes = result.layers.filter((l) => l.file).reduce((n, l) => n + l.bytes, 0);
+  const rootBytes = statSync(join(out, "live.live", "root.sqfs")).size;
+  const times = {
+    disk: [] as number[],
+    net: [] as number[],
+    pxe: [] as number[],
+    live: [] as number[],
+  };
+  let sent = 0;
+  let accel = "";
+  for (let i = 0; i < runs; i++) {
+    [times.disk[i] as number, accel] = await bootSeconds({
+      image: join(out, "disk.img"),
+      arch: "amd64",
+      boot: "uefi",
+    });
+    const net = await ramBootSeconds(await netbootBoot(join(out, "net.netboot")));
+    times.net.push(net[0]);
+    sent = net[2];
+    times.pxe.push(
+      (await ramBootSeconds(await netbootBoot(join(out, "net.netboot"), { pxe: true })))[0],
+    );
+    times.live.push((await ramBootSeconds(liveBoot(join(out, "live.live"))))[0]);
+  }
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  const row = (name: string, value: string, target = "") =>
+    process.stdout.write(`${name.padEnd(56)} ${value.padStart(12)}   ${target}\n`);
+  const ratio = (k: keyof typeof times) => (median(times[k]) / median(times.disk)).toFixed(2);
+  process.stdout.write(`examples/disk, ${runs} boot run(s) each, ${accel}\n`);
+  row("boot to login, disk image (UEFI, store; baseline)", `${median(times.disk).toFixed(1)} s`);
+  row("boot to login, netboot (direct kernel boot)", `${median(times.net).toFixed(1)} s`);
+  row("  ÷ disk", ratio("net"));
+  row("boot to login, netboot through PXE and iPXE", `${median(times.pxe).toFixed(1)} s`);
+  row("  ÷ disk", ratio("pxe"));
+  row("layer bytes / bytes the server sent (netboot)", `${mib(layerBytes)} / ${mib(sent)}`);
+  row("  sent ÷ layer bytes", (sent / layerBytes).toFixed(4), "target 1.0");
+  row("live root.sqfs (layers merged) / layer modules", `${mib(rootBytes)} / ${mib(layerBytes)}`);
+  row("  merged ÷ layers", (rootBytes / layerBytes).toFixed(3));
+  row("boot to login, live (kernel + initramfs + root.sqfs)", `${median(times.live).toFixed(1)} s`);
+  row("  ÷ disk", ratio("live"));
+} finally {
+  for (const dir of [out, recipe]) rmSync(dir, { recursive: true, force: true });
+  if (!process.env.STRATA_CACHE_DIR) rmSync(cache, { recursive: true, force: true });
+}
