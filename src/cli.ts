@@ -289,7 +289,7 @@ commonBuildOptions(
     )
     .argument(
       "[target]",
-      "a disk image (.img, with its .img.json), a .live or .netboot directory, or a recipe",
+      "a disk image (.img, with its .img.json), an .iso, a .live or .netboot directory, or a recipe",
       ".",
     )
     .option("-o, --out <dir>", "where a recipe's build goes", "out")
@@ -297,6 +297,7 @@ commonBuildOptions(
     .option("--netboot", "boot the netboot output over HTTP into RAM (direct kernel boot)")
     .option("--pxe", "boot the netboot output the PXE way: the NIC's iPXE ROM, TFTP, then HTTP")
     .option("--live", "boot the recipe's live output")
+    .option("--iso", "boot the recipe's ISO output as a CD (--boot uefi|bios)")
     .option("--arch <arch>", "the image's architecture, amd64 or arm64 (default: its .img.json)")
     .option("--boot <firmware>", "the image's firmware, uefi or bios (default: its .img.json)")
     .option("--memory <size>", "guest memory (default 1G; a netboot: what netboot.json says)")
@@ -322,6 +323,7 @@ commonBuildOptions(
     netboot: o.netboot === true,
     pxe: o.pxe === true,
     live: o.live === true,
+    iso: o.iso === true,
     memoryMiB: o.memory !== undefined ? Math.floor(parseSize(o.memory) / 1048576) : undefined,
     cpus: o.cpus,
     sshPort: o.ssh,

@@ -19,12 +19,13 @@ export function outputName(recipe: LoadedRecipe, index: number): string {
 }
 
 /** The types of output strata can boot. */
-export type BootableType = "disk" | "netboot" | "live";
+export type BootableType = "disk" | "iso" | "netboot" | "live";
 
 const EXAMPLE: Record<BootableType, string> = {
   disk: "outputs: [{ type: disk, boot: uefi, root: immutable }]",
   netboot: 'outputs: [{ type: netboot, url: "http://${server}/" }]',
   live: "outputs: [{ type: live }]",
+  iso: "outputs: [{ type: iso, installer: true }]",
 };
 
 /** The output of `type` named `name`, else the first of that type. */

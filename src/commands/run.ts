@@ -20,6 +20,7 @@ import { type BootableType, builtOutput, pickOutput } from "./disk-output.js";
 import { StrataError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/load.js";
 import { type DiskImage, readDiskImage } from "../vm/image.js";
+import { type IsoImage, isIsoPath, readIsoImage } from "../vm/iso.js";
 import { type Launch, prepareLaunch } from "../vm/launch.js";
 import { isLiveDir, isNetbootDir, liveBoot, netbootBoot, type RamBoot } from "../vm/ram-boot.js";
 import { startQemu } from "../vm/qemu-process.js";
@@ -51,9 +52,14 @@ export interface RunOptions extends BuildOptions {
   pxe?: boolean;
   /** Boot the recipe's live output */
   live?: boolean;
+  /** Boot the recipe's ISO output, as a CD */
+  iso?: boolean;
 }
 
-type Bootable = { kind: "disk"; image: DiskImage } | { kind: "ram"; path: string; boot: RamBoot };
+type Bootable =
+  | { kind: "disk"; image: DiskImage }
+  | { kind: "iso"; iso: IsoImage }
+  | { kind: "ram"; path: string; boot: RamBoot };
 
 const isDir = (path: string) => {
   try {
@@ -67,8 +73,9 @@ const isDir = (path: string) => {
 function bootableType(recipe: LoadedRecipe, options: RunOptions): BootableType {
   if (options.netboot || options.pxe) return "netboot";
   if (options.live) return "live";
+  if (options.iso) return "iso";
   const types = new Set(recipe.recipe.outputs.map((o) => o.type));
-  return (["disk", "live", "netboot"] as const).find((t) => types.has(t)) ?? "disk";
+  return (["disk", "iso", "live", "netboot"] as const).find((t) => types.has(t)) ?? "disk";
 }
 
 async function ramBoot(path: string, options: RunOptions): Promise<Bootable> {
@@ -94,6 +101,7 @@ async function resolveTarget(
   reporter: Reporter,
 ): Promise<Bootable> {
   if (isImagePath(target)) return { kind: "disk", image: readDiskImage(target, options) };
+  if (isIsoPath(target)) return { kind: "iso", iso: readIsoImage(target, options) };
   if (isDir(target) && (isLiveDir(target) || isNetbootDir(target))) {
     if ((options.netboot || options.pxe) && !isNetbootDir(target)) {
       throw new StrataError("E_USAGE", `${target} is a live directory, not a netboot one`, {
@@ -108,6 +116,7 @@ async function resolveTarget(
   const result = await build(recipe, { ...options, reporter });
   const path = builtOutput(result, type, choice);
   if (type === "disk") return { kind: "disk", image: readDiskImage(path, options) };
+  if (type === "iso") return { kind: "iso", iso: readIsoImage(path, options) };
   return ramBoot(path, options);
 }
 
@@ -121,6 +130,21 @@ async function launchFor(b: Bootable, options: RunOptions) {
     const memoryMiB = options.memoryMiB ?? b.boot.launch.memoryMiB;
     return prepareLaunch(
       { ...b.boot.launch, ...common, memoryMiB, name: `strata-${basename(b.path)}` },
+      { kind: "terminal" },
+    );
+  }
+  if (b.kind === "iso") {
+    const { iso } = b;
+    const name = `strata-${basename(iso.path).replace(/\.iso$/, "")}`;
+    return prepareLaunch(
+      {
+        ...common,
+        cdrom: iso.path,
+        arch: iso.arch,
+        boot: iso.boot,
+        memoryMiB: options.memoryMiB,
+        name,
+      },
       { kind: "terminal" },
     );
   }
@@ -148,6 +172,8 @@ function describe(b: Bootable, launch: Launch, options: RunOptions): string {
       : "live: kernel, initramfs and root.sqfs";
     return `booting ${b.path}: ${b.boot.arch}, ${how}, ${accel}`;
   }
+  if (b.kind === "iso")
+    return `booting ${b.iso.path} as a CD: ${b.iso.arch}, ${b.iso.boot}, ${accel}`;
   const where = options.inPlace ? " in place" : ` (a copy: ${launch.disk})`;
   return `booting ${b.image.path}${where}: ${b.image.arch}, ${b.image.boot}, ${accel}`;
 }

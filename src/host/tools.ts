@@ -42,6 +42,7 @@ export const TOOLS = {
   mkfsExt4: { command: "mkfs.ext4", package: "e2fsprogs", why: "ext4 store/root partitions" },
   mkfsBtrfs: { command: "mkfs.btrfs", package: "btrfs-progs", why: "btrfs store/root partitions" },
   mkfsVfat: { command: "mkfs.vfat", package: "dosfstools", why: "EFI system partitions" },
+  xorriso: { command: "xorriso", package: "xorriso", why: "ISO images" },
   mcopy: { command: "mcopy", package: "mtools", why: "fills FAT partitions without mounting" },
   mmd: { command: "mmd", package: "mtools", why: "makes directories on FAT partitions" },
   sfdisk: { command: "sfdisk", package: "fdisk", why: "partitions disk images" },

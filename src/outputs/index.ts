@@ -5,6 +5,7 @@
 import type { Output } from "../recipe/schema.js";
 import { dirOutput } from "./dir/index.js";
 import { diskOutput } from "./disk/index.js";
+import { isoOutput } from "./iso/index.js";
 import { liveOutput } from "./live/index.js";
 import { netbootOutput } from "./netboot/index.js";
 import { tarOutput } from "./tar/index.js";
@@ -16,6 +17,7 @@ export const OUTPUTS: { [T in Output["type"]]: OutputPlugin<Extract<Output, { ty
   disk: diskOutput,
   netboot: netbootOutput,
   live: liveOutput,
+  iso: isoOutput,
 };
 
 export function outputPlugin<O extends Output>(output: O): OutputPlugin<O> {

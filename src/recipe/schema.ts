@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { DirOutput } from "../outputs/dir/schema.js";
 import { DiskOutput } from "../outputs/disk/schema.js";
+import { IsoOutput } from "../outputs/iso/schema.js";
 import { LiveOutput } from "../outputs/live/schema.js";
 import { NetbootOutput } from "../outputs/netboot/schema.js";
 import { TarOutput } from "../outputs/tar/schema.js";
@@ -114,6 +115,7 @@ export const Output = z.discriminatedUnion("type", [
   DiskOutput,
   NetbootOutput,
   LiveOutput,
+  IsoOutput,
 ]);
 
 /**

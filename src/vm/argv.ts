@@ -39,6 +39,8 @@ export interface VmConfig {
   };
   /** More virtio disks after `disk` (a live root.sqfs, an installer's target). */
   drives?: readonly { path: string; readonly?: boolean }[];
+  /** A CD (an ISO image) on the machine's AHCI controller, booted first. */
+  cdrom?: string;
   /** Direct kernel boot: QEMU loads the kernel and initramfs, no firmware boot loader. */
   kernel?: { path: string; initrd: string; append: string };
   /** Boot from the network (the NIC's iPXE ROM) before any disk. */
@@ -172,6 +174,15 @@ export function qemuArgv(config: VmConfig): string[] {
     argv.push(
       "-drive",
       `if=virtio,format=raw,discard=unmap,cache=${config.disk.cache ?? "writeback"},file=${optionValue(config.disk.path)}`,
+    );
+  }
+  if (config.cdrom) {
+    argv.push(
+      "-drive",
+      `if=none,id=cd,media=cdrom,readonly=on,format=raw,file=${optionValue(config.cdrom)}`,
+      "-device",
+      // With -kernel QEMU's own loader boots first: the CD is only a disk then.
+      `ide-cd,drive=cd${config.kernel ? "" : ",bootindex=0"}`,
     );
   }
   for (const d of config.drives ?? []) {

@@ -19,6 +19,8 @@ export interface LaunchOptions {
   image?: string;
   /** Direct kernel boot (netboot, live): QEMU loads them, no boot loader runs. */
   kernel?: { path: string; initrd: string; append: string };
+  /** An ISO image as a CD, booted first. */
+  cdrom?: string;
   /** More disks, after the image (a live root.sqfs read-only, a blank target disk). */
   drives?: readonly { path: string; readonly?: boolean }[];
   /** Boot from the network: the NIC's iPXE ROM, `tftp` a directory QEMU serves, `bootfile`. */
@@ -83,6 +85,7 @@ export async function prepareLaunch(options: LaunchOptions, serial: SerialConfig
       cpus: options.cpus,
       disk: disk === undefined ? undefined : { path: disk, cache: copy ? "unsafe" : "writeback" },
       drives: options.drives,
+      cdrom: options.cdrom,
       kernel: options.kernel,
       pxe: options.pxe !== undefined,
       serial,

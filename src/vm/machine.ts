@@ -319,9 +319,22 @@ export class Machine {
   async poweroff(options: { timeoutMs?: number } = {}): Promise<number | null> {
     this.poweringOff = true;
     if (this.running) this.send("poweroff\n");
+    return this.poweredOff(options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS);
+  }
+
+  /**
+   * Waits up to `timeoutMs` (default 10 minutes) for a guest that powers itself off (an
+   * unattended installer); kills QEMU after that. QEMU's exit code, or null when killed.
+   */
+  async waitForPoweroff(options: { timeoutMs?: number } = {}): Promise<number | null> {
+    this.poweringOff = true;
+    return this.poweredOff(options.timeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS);
+  }
+
+  private async poweredOff(timeoutMs: number): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS);
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
     });
     const result = await Promise.race([this.qemu.exited, timedOut]);
     clearTimeout(timer);

@@ -37,7 +37,11 @@ async function treeBytes(input: OutputInput<DiskOutput>, dir: string): Promise<n
 const fileOf = (files: BootFiles, p: BootFilePlacement): string =>
   p.source === "vmlinuz" ? files.vmlinuz : p.source === "initrd" ? files.initrd : (files.efi ?? "");
 
-export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void> {
+/** `minimal`: no room beyond what the image holds (the ISO's installer image). */
+export async function assembleDisk(
+  input: OutputInput<DiskOutput>,
+  options: { minimal?: boolean } = {},
+): Promise<void> {
   const { output: d, env, scratch, target, name } = input;
   const arch = env.distro.arch;
   const boot = input.added[BOOT_ROLE];
@@ -88,6 +92,7 @@ export async function assembleDisk(input: OutputInput<DiskOutput>): Promise<void
     contentBytes,
     bootDigests,
     updates: update !== undefined,
+    minimal: options.minimal,
   });
 
   if (d.root !== "flat") {

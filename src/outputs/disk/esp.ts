@@ -57,8 +57,17 @@ export async function makeEsp(
   label: string,
   files: EspFile[],
   texts: { to: string; from: string }[],
+  fatBits: "12" | "16" | "32" = "32",
 ): Promise<void> {
-  await run("mkfs.vfat", ["-C", "-F", "32", "-n", label, image, String(Math.floor(bytes / 1024))]);
+  await run("mkfs.vfat", [
+    "-C",
+    "-F",
+    fatBits,
+    "-n",
+    label,
+    image,
+    String(Math.floor(bytes / 1024)),
+  ]);
   const all = [...files, ...texts];
   const dirs = new Set<string>();
   for (const f of all) {

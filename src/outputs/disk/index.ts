@@ -63,5 +63,5 @@ export const diskOutput: OutputPlugin<DiskOutput> = {
       },
     ];
   },
-  write: assembleDisk,
+  write: (input) => assembleDisk(input),
 };

@@ -30,6 +30,8 @@ export interface DiskPlanInput {
   bootDigests: { vmlinuz: string; initrd: string };
   /** The recipe has `update:`: boot counting's loader settings, panic=10 */
   updates?: boolean;
+  /** No room beyond what the image holds (an installer's image: the first boot grows it) */
+  minimal?: boolean;
 }
 
 /** A file the boot loader needs: `source` names one of the boot files, `to` its place. */
@@ -103,7 +105,7 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
   const requested =
     d.size !== undefined
       ? parseSize(d.size)
-      : needed + Math.max(256 * MIB, Math.ceil(dataMin * 0.25));
+      : needed + (input.minimal ? 16 * MIB : Math.max(256 * MIB, Math.ceil(dataMin * 0.25)));
   if (requested < needed) {
     throw sizeError(name, "size", requested, needed, [
       d.root === "flat" ? `root tree ${formatMiB(content)}` : `layers ${formatMiB(content)}`,
