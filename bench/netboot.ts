@@ -6,10 +6,12 @@
  *   the same through PXE (SeaBIOS, iPXE, TFTP, HTTP) ÷ disk
  *   bytes the server sent for a netboot ÷ the layers' bytes           target 1.0 (nothing twice)
  *   live: root.sqfs (the layers merged) ÷ the layer modules, and its boot ÷ the disk's
+ *   ISO (with the installer): bytes ÷ the disk image's zstd bytes, and its CD boot ÷ the disk's
  *
  * Run as root after `npm run build`:  node dist/bench/netboot.js [--runs N]
  * Boots use KVM when the probe says it works, else TCG (STRATA_ACCEL forces one).
  */
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +30,7 @@ const yaml = readFileSync(join(recipe, "strata.yaml"), "utf8")
   .replace(/^tests:[\s\S]*$/m, "")
   .replace(
     /^outputs:\n(\s+- .*\n)+/m,
-    'outputs: [{ type: disk, name: disk }, { type: netboot, name: net, url: "http://10.0.2.2/" }, { type: live, name: live }]\n',
+    'outputs: [{ type: disk, name: disk }, { type: netboot, name: net, url: "http://10.0.2.2/" }, { type: live, name: live }, { type: iso, name: iso, installer: true }]\n',
   );
 writeFileSync(join(recipe, "strata.yaml"), yaml);
 const cache = process.env.STRATA_CACHE_DIR ?? mkdtempSync("/var/tmp/strata-bench-cache-");
@@ -63,7 +65,14 @@ try {
     net: [] as number[],
     pxe: [] as number[],
     live: [] as number[],
+    iso: [] as number[],
   };
+  const isoBytes = statSync(join(out, "iso.iso")).size;
+  const diskZstd = Number(
+    execFileSync("sh", ["-c", `zstd -q -T0 -3 -c "${join(out, "disk.img")}" | wc -c`], {
+      encoding: "utf8",
+    }),
+  );
   let sent = 0;
   let accel = "";
   for (let i = 0; i < runs; i++) {
@@ -79,6 +88,9 @@ try {
       (await ramBootSeconds(await netbootBoot(join(out, "net.netboot"), { pxe: true })))[0],
     );
     times.live.push((await ramBootSeconds(liveBoot(join(out, "live.live"))))[0]);
+    times.iso.push(
+      (await bootSeconds({ cdrom: join(out, "iso.iso"), arch: "amd64", boot: "uefi" }))[0],
+    );
   }
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   const row = (name: string, value: string, target = "") =>
@@ -96,6 +108,10 @@ try {
   row("  merged ÷ layers", (rootBytes / layerBytes).toFixed(3));
   row("boot to login, live (kernel + initramfs + root.sqfs)", `${median(times.live).toFixed(1)} s`);
   row("  ÷ disk", ratio("live"));
+  row("ISO bytes / disk image zstd -3 bytes", `${mib(isoBytes)} / ${mib(diskZstd)}`);
+  row("  ISO ÷ disk zstd", (isoBytes / diskZstd).toFixed(2));
+  row("boot to login, ISO as a CD (UEFI)", `${median(times.iso).toFixed(1)} s`);
+  row("  ÷ disk", ratio("iso"));
 } finally {
   for (const dir of [out, recipe]) rmSync(dir, { recursive: true, force: true });
   if (!process.env.STRATA_CACHE_DIR) rmSync(cache, { recursive: true, force: true });

@@ -199,18 +199,21 @@ function updateProblems(recipe: Recipe, dir: string): SemanticProblem[] {
       hint: "name the .pub file that `strata key generate` wrote",
     });
   }
-  recipe.outputs.forEach((output, i) => {
-    if (output.type !== "disk") return;
+  recipe.outputs.forEach((o, i) => {
+    // An ISO's installed disk takes updates as a disk output does.
+    const output = o.type === "iso" ? o.disk : o.type === "disk" ? o : undefined;
+    const at = o.type === "iso" ? ["outputs", i, "disk"] : ["outputs", i];
+    if (!output) return;
     if (output.root === "flat") {
       problems.push({
-        path: ["outputs", i, "root"],
+        path: [...at, "root"],
         message: "a flat root cannot be updated by layers: it has no store",
         hint: "use `root: immutable` or `root: persistent` with `update`",
       });
     } else if (output.boot === "bios" && output.filesystem === "btrfs") {
       // GRUB notes a BIOS trial boot in grubenv with save_env, which it refuses on btrfs.
       problems.push({
-        path: ["outputs", i, "filesystem"],
+        path: [...at, "filesystem"],
         message:
           "a BIOS image takes updates through GRUB's environment block, which GRUB cannot write on btrfs",
         hint: "use `filesystem: ext4` for a BIOS image with `update`, or `boot: uefi`",

@@ -180,10 +180,18 @@ export function qemuArgv(config: VmConfig): string[] {
     argv.push(
       "-drive",
       `if=none,id=cd,media=cdrom,readonly=on,format=raw,file=${optionValue(config.cdrom)}`,
-      "-device",
-      // With -kernel QEMU's own loader boots first: the CD is only a disk then.
-      `ide-cd,drive=cd${config.kernel ? "" : ",bootindex=0"}`,
     );
+    // With -kernel QEMU's own loader boots first: the CD is only a disk then.
+    const boot = config.kernel ? "" : ",bootindex=0";
+    // q35 has an AHCI controller built in; arm64's virt machine has no IDE bus: virtio-scsi.
+    if (config.arch === "amd64") argv.push("-device", `ide-cd,drive=cd${boot}`);
+    else
+      argv.push(
+        "-device",
+        "virtio-scsi-pci,id=scsi",
+        "-device",
+        `scsi-cd,bus=scsi.0,drive=cd${boot}`,
+      );
   }
   for (const d of config.drives ?? []) {
     const ro = d.readonly ? ",readonly=on" : "";

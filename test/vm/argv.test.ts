@@ -251,3 +251,84 @@ describe("qemuArgv for RAM boots", () => {
     usageError({ ...bios, arch: "arm64" }, /arm64 images boot only with UEFI/);
   });
 });
+
+describe("qemuArgv with a CD", () => {
+  const cdDrives = (argv: string[]) => values(argv, "-drive").filter((d) => d.includes("id=cd"));
+
+  it("attaches the ISO as a read-only raw CD on an IDE/AHCI device, booted first", () => {
+    const argv = qemuArgv({ ...bios, cdrom: "/out/kiosk.iso" });
+    assert.deepEqual(cdDrives(argv), [
+      "if=none,id=cd,media=cdrom,readonly=on,format=raw,file=/out/kiosk.iso",
+    ]);
+    assert.deepEqual(values(argv, "-device"), ["ide-cd,drive=cd,bootindex=0", "virtio-rng-pci"]);
+    // The drive is defined before the device that uses it.
+    assert.ok(argv.indexOf("ide-cd,drive=cd,bootindex=0") > argv.indexOf(cdDrives(argv)[0] ?? ""));
+  });
+
+  it("doubles commas in the ISO's path", () => {
+    const argv = qemuArgv({ ...bios, cdrom: "/out/a,b/kiosk,1.iso" });
+    assert.deepEqual(cdDrives(argv), [
+      "if=none,id=cd,media=cdrom,readonly=on,format=raw,file=/out/a,,b/kiosk,,1.iso",
+    ]);
+  });
+
+  it("gives the CD no boot index when QEMU boots a kernel itself", () => {
+    const argv = qemuArgv({ ...bios, cdrom: "/out/kiosk.iso", kernel });
+    assert.ok(values(argv, "-device").includes("ide-cd,drive=cd"), argv.join(" "));
+    assert.ok(!argv.some((a) => a.includes("bootindex")), argv.join(" "));
+    assert.deepEqual(values(argv, "-kernel"), ["/live/vmlinuz"]);
+  });
+
+  it("boots a CD with UEFI too, beside the pflash drives and a target disk", () => {
+    const argv = qemuArgv({ ...amd64, cdrom: "/out/kiosk.iso", drives: [{ path: "/t.img" }] });
+    assert.deepEqual(values(argv, "-drive"), [
+      "if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd",
+      "if=pflash,format=raw,unit=1,file=/tmp/x/efivars.fd",
+      "if=virtio,format=raw,discard=unmap,cache=unsafe,file=/tmp/x/disk.img",
+      "if=none,id=cd,media=cdrom,readonly=on,format=raw,file=/out/kiosk.iso",
+      "if=virtio,format=raw,file=/t.img",
+    ]);
+    assert.ok(values(argv, "-device").includes("ide-cd,drive=cd,bootindex=0"));
+  });
+
+  it("puts an arm64 CD on a bus that QEMU's virt machine has", () => {
+    // q35 has an AHCI controller built in; virt has no IDE bus at all, so a bare ide-cd makes
+    // QEMU exit with "No 'IDE' bus found for device 'ide-cd'".
+    const argv = qemuArgv({ ...amd64, arch: "arm64", cdrom: "/out/kiosk.iso" });
+    const devices = values(argv, "-device");
+    assert.equal(cdDrives(argv).length, 1, argv.join(" "));
+    assert.ok(
+      devices.some((d) => /(^|,)drive=cd(,|$)/.test(d) && /bootindex=0/.test(d)),
+      devices.join(" "),
+    );
+    // A device on a named bus has that bus's controller on the command line.
+    for (const d of devices) {
+      const bus = /(?:^|,)bus=([^.,]+)\./.exec(d)?.[1];
+      if (bus !== undefined) {
+        assert.ok(
+          devices.some((c) => c.split(",").includes(`id=${bus}`)),
+          `${d}: no controller ${bus}`,
+        );
+      }
+    }
+    const withKernel = qemuArgv({ ...bios, arch: "arm64", cdrom: "/out/kiosk.iso", kernel });
+    assert.ok(!withKernel.some((a) => a.includes("bootindex")), withKernel.join(" "));
+    assert.ok(
+      values(withKernel, "-device").some((d) => /(^|,)drive=cd(,|$)/.test(d)),
+      withKernel.join(" "),
+    );
+    if (devices.some((d) => d.startsWith("ide-cd"))) {
+      assert.ok(
+        devices.some((d) => /^(ich9-)?ahci(,|$)/.test(d)),
+        `ide-cd without an AHCI controller on virt: ${devices.join(" ")}`,
+      );
+    }
+  });
+
+  it("has no CD unless asked", () => {
+    for (const argv of [qemuArgv(amd64), qemuArgv(bios), qemuArgv({ ...bios, kernel })]) {
+      assert.deepEqual(cdDrives(argv), []);
+      assert.ok(!argv.some((a) => a.startsWith("ide-cd")), argv.join(" "));
+    }
+  });
+});

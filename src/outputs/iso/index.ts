@@ -78,8 +78,10 @@ function verifyIso(o: IsoOutput, ctx: { recipe: AddLayersContext["recipe"]; inde
     });
   }
   const disk = installedDisk(o);
-  for (const p of diskOutput.verify?.(disk, ctx) ?? [])
-    problems.push({ ...p, path: ["disk", ...p.path] });
+  // The disk's own checks, but its architecture check (at `type`) is the ISO's, above.
+  for (const p of diskOutput.verify?.(disk, ctx) ?? []) {
+    if (p.path[0] !== "type") problems.push({ ...p, path: ["disk", ...p.path] });
+  }
   return problems;
 }
 
