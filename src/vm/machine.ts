@@ -29,6 +29,7 @@ import {
   AFTER_USER,
   execLines,
   execPattern,
+  dropConsoleLog,
   LOGIN_PROMPT,
   readyPattern,
   setupLine,
@@ -250,9 +251,13 @@ export class Machine {
   /**
    * Runs `command` with `sh -c` in the guest (stdin /dev/null, stderr into the output) and
    * returns its exit status and output. On timeout the command is interrupted (Ctrl-C) and an
-   * E_VM_TIMEOUT is thrown; the machine stays usable if the shell answers again.
+   * E_VM_TIMEOUT is thrown; the machine stays usable if the shell answers again. Console log
+   * lines (kernel, journald) printed meanwhile are dropped unless `raw` is set.
    */
-  async exec(command: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(
+    command: string,
+    options: { timeoutMs?: number; raw?: boolean } = {},
+  ): Promise<ExecResult> {
     if (this.broken) {
       throw new StrataError("E_VM", `the guest's shell does not answer any more: ${this.broken}`, {
         hint: "boot the machine again",
@@ -273,7 +278,8 @@ export class Machine {
         timeoutMs,
         `the end of \`${command.length > 60 ? `${command.slice(0, 57)}...` : command}\``,
       );
-      return { status: Number(m[2]), output: m[1] ?? "" };
+      const output = m[1] ?? "";
+      return { status: Number(m[2]), output: options.raw ? output : dropConsoleLog(output) };
     } catch (e) {
       if ((e as StrataError).code === "E_VM_TIMEOUT" && this.running) await this.interrupt(id);
       throw e;

@@ -56,6 +56,22 @@ export function execPattern(id: string): RegExp {
   return new RegExp(`@@STRATA-BEGIN-${id}@@\\n([\\s\\S]*?)\\n@@STRATA-END-${id}-(\\d+)@@\\n`);
 }
 
+/**
+ * The serial line is also the system console, so lines the kernel or journald print there
+ * while a command runs (journald forwards `StandardOutput=journal+console` services, which
+ * `dmesg -n` does not quiet) land between the markers. Both use the printk prefix
+ * `[    12.345678] `; whole lines with it are dropped. A command that needs such lines
+ * (dmesg) reads them with `exec(..., { raw: true })`.
+ */
+const CONSOLE_LOG_LINE = /^\[ *\d+\.\d{6}\] /;
+
+export function dropConsoleLog(output: string): string {
+  return output
+    .split("\n")
+    .filter((line) => !CONSOLE_LOG_LINE.test(line))
+    .join("\n");
+}
+
 /** A line that prints a marker, to find the shell again after an interrupt. */
 export function syncLine(id: string): string {
   return `printf '@@STRATA-SYNC-%s@@\\n' ${id}`;

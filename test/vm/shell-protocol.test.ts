@@ -10,6 +10,7 @@ import {
   AFTER_USER,
   execLines,
   execPattern,
+  dropConsoleLog,
   LOGIN_PROMPT,
   readyPattern,
   setupLine,
@@ -29,6 +30,24 @@ function roundTrip(command: string): { status: number; output: string } {
   assert.ok(m, text);
   return { status: Number(m[2]), output: m[1] ?? "" };
 }
+
+describe("dropConsoleLog", () => {
+  it("drops kernel and journald console lines and keeps the command's own", () => {
+    const out = [
+      "strata-3",
+      "[   69.459425] strata-update[339]: strata-update: version 1 is good",
+      "[ 1234.000001] virtio_net virtio0 eth0: link up",
+      "[not a log] line",
+      "  [   1.000000] indented is kept",
+      "",
+    ].join("\n");
+    assert.equal(
+      dropConsoleLog(out),
+      ["strata-3", "[not a log] line", "  [   1.000000] indented is kept", ""].join("\n"),
+    );
+    assert.equal(dropConsoleLog("x"), "x");
+  });
+});
 
 describe("execLines and execPattern", () => {
   it("carry a command and bring back its status and output", () => {
