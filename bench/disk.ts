@@ -10,27 +10,19 @@
  * Boots use KVM when the probe says it works, else TCG (STRATA_ACCEL forces one).
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { build } from "../src/build/build.js";
 import { silentReporter } from "../src/progress.js";
 import { bootMachine } from "../src/vm/machine.js";
+import { exampleWith } from "../test/example-recipe.js";
 
-const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 1;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** examples/disk with its outputs replaced by `outputs` (YAML flow mappings). */
-function recipeWith(outputs: string[]): string {
-  const dir = mkdtempSync("/var/tmp/strata-bench-recipe-");
-  cpSync(join(root, "examples", "disk"), dir, { recursive: true });
-  const yaml = readFileSync(join(dir, "strata.yaml"), "utf8")
-    .replace(/^tests:[\s\S]*$/m, "")
-    .replace(/^outputs:\n(\s+- .*\n)+/m, `outputs: [${outputs.join(", ")}]\n`);
-  writeFileSync(join(dir, "strata.yaml"), yaml);
-  return dir;
-}
+const recipeWith = (outputs: string[]) =>
+  exampleWith(mkdtempSync("/var/tmp/strata-bench-recipe-"), outputs);
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   const t = process.hrtime.bigint();

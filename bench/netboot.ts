@@ -12,27 +12,23 @@
  * Boots use KVM when the probe says it works, else TCG (STRATA_ACCEL forces one).
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { build } from "../src/build/build.js";
 import { silentReporter } from "../src/progress.js";
 import { bootMachine, type BootOptions } from "../src/vm/machine.js";
+import { exampleWith } from "../test/example-recipe.js";
 import { liveBoot, netbootBoot, type RamBoot } from "../src/vm/ram-boot.js";
 
-const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 1;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-const recipe = mkdtempSync("/var/tmp/strata-bench-recipe-");
-cpSync(join(root, "examples", "disk"), recipe, { recursive: true });
-const yaml = readFileSync(join(recipe, "strata.yaml"), "utf8")
-  .replace(/^tests:[\s\S]*$/m, "")
-  .replace(
-    /^outputs:\n(\s+- .*\n)+/m,
-    'outputs: [{ type: disk, name: disk }, { type: netboot, name: net, url: "http://10.0.2.2/" }, { type: live, name: live }, { type: iso, name: iso, installer: true }]\n',
-  );
-writeFileSync(join(recipe, "strata.yaml"), yaml);
+const recipe = exampleWith(mkdtempSync("/var/tmp/strata-bench-recipe-"), [
+  "{ type: disk, name: disk }",
+  '{ type: netboot, name: net, url: "http://10.0.2.2/" }',
+  "{ type: live, name: live }",
+  "{ type: iso, name: iso, installer: true }",
+]);
 const cache = process.env.STRATA_CACHE_DIR ?? mkdtempSync("/var/tmp/strata-bench-cache-");
 const out = mkdtempSync("/var/tmp/strata-bench-out-");
 

@@ -298,6 +298,10 @@ commonBuildOptions(
     .option("--pxe", "boot the netboot output the PXE way: the NIC's iPXE ROM, TFTP, then HTTP")
     .option("--live", "boot the recipe's live output")
     .option("--iso", "boot the recipe's ISO output as a CD (--boot uefi|bios)")
+    .option(
+      "--usb",
+      "boot an ISO as a USB stick it was written to: a copy 1 GiB larger (--disk-size), with room for persistence",
+    )
     .option("--arch <arch>", "the image's architecture, amd64 or arm64 (default: its .img.json)")
     .option("--boot <firmware>", "the image's firmware, uefi or bios (default: its .img.json)")
     .option("--memory <size>", "guest memory (default 1G; a netboot: what netboot.json says)")
@@ -324,6 +328,7 @@ commonBuildOptions(
     pxe: o.pxe === true,
     live: o.live === true,
     iso: o.iso === true,
+    usb: o.usb === true,
     memoryMiB: o.memory !== undefined ? Math.floor(parseSize(o.memory) / 1048576) : undefined,
     cpus: o.cpus,
     sshPort: o.ssh,

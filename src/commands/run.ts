@@ -54,7 +54,12 @@ export interface RunOptions extends BuildOptions {
   live?: boolean;
   /** Boot the recipe's ISO output, as a CD */
   iso?: boolean;
+  /** Boot an ISO as the USB stick it was written to (a larger copy: room for persistence) */
+  usb?: boolean;
 }
+
+/** The free space on the USB stick an ISO boots from with --usb (without --disk-size). */
+const USB_ROOM_BYTES = 1024 ** 3;
 
 type Bootable =
   | { kind: "disk"; image: DiskImage }
@@ -73,7 +78,7 @@ const isDir = (path: string) => {
 function bootableType(recipe: LoadedRecipe, options: RunOptions): BootableType {
   if (options.netboot || options.pxe) return "netboot";
   if (options.live) return "live";
-  if (options.iso) return "iso";
+  if (options.iso || options.usb) return "iso";
   const types = new Set(recipe.recipe.outputs.map((o) => o.type));
   return (["disk", "iso", "live", "netboot"] as const).find((t) => types.has(t)) ?? "disk";
 }
@@ -136,6 +141,27 @@ async function launchFor(b: Bootable, options: RunOptions) {
   if (b.kind === "iso") {
     const { iso } = b;
     const name = `strata-${basename(iso.path).replace(/\.iso$/, "")}`;
+    if (options.usb) {
+      if (!iso.sidecar.hybrid) {
+        throw new StrataError("E_USAGE", `${iso.path} is a CD-only ISO (hybrid: false)`, {
+          hint: "boot it as a CD (without --usb), or build it without `hybrid: false`",
+        });
+      }
+      // A stick larger than the ISO, as one it was written to: room for a persistence partition.
+      return prepareLaunch(
+        {
+          ...common,
+          image: iso.path,
+          usb: true,
+          diskSizeBytes: options.diskSizeBytes ?? iso.sidecar.bytes + USB_ROOM_BYTES,
+          arch: iso.arch,
+          boot: iso.boot,
+          memoryMiB: options.memoryMiB,
+          name,
+        },
+        { kind: "terminal" },
+      );
+    }
     return prepareLaunch(
       {
         ...common,
@@ -172,8 +198,10 @@ function describe(b: Bootable, launch: Launch, options: RunOptions): string {
       : "live: kernel, initramfs and root.sqfs";
     return `booting ${b.path}: ${b.boot.arch}, ${how}, ${accel}`;
   }
-  if (b.kind === "iso")
-    return `booting ${b.iso.path} as a CD: ${b.iso.arch}, ${b.iso.boot}, ${accel}`;
+  if (b.kind === "iso") {
+    const as = options.usb ? `as a USB stick (a copy: ${launch.disk})` : "as a CD";
+    return `booting ${b.iso.path} ${as}: ${b.iso.arch}, ${b.iso.boot}, ${accel}`;
+  }
   const where = options.inPlace ? " in place" : ` (a copy: ${launch.disk})`;
   return `booting ${b.image.path}${where}: ${b.image.arch}, ${b.image.boot}, ${accel}`;
 }
@@ -183,6 +211,11 @@ export async function runImage(target: string, options: RunOptions = {}): Promis
   const reporter = options.reporter ?? defaultReporter(process.stderr, options.verbose);
   const b = await resolveTarget(target, options, reporter);
   try {
+    if (options.usb && b.kind !== "iso") {
+      throw new StrataError("E_USAGE", `--usb boots an ISO, and ${target} is not one`, {
+        hint: "pass an .iso (or a recipe with an iso output), or drop --usb",
+      });
+    }
     // A guest that boots the image itself changes it: the next build must write it again.
     if (b.kind === "disk" && options.inPlace) {
       stampOutput(dirname(b.image.path), basename(b.image.path), undefined);

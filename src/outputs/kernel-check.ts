@@ -4,8 +4,10 @@
  * before anything is built. A stack that runs stages is left to the build's own check (the
  * boot layer's precondition, E_NO_KERNEL), which sees the packages really installed.
  */
+import { StrataError } from "../errors.js";
 import type { Recipe } from "../recipe/schema.js";
 import type { SemanticProblem } from "../recipe/verify.js";
+import type { AddedLayer, AddLayersContext } from "./types.js";
 
 /** The raw layers of the stack under `top`, top first (the recipe's own `from` chain). */
 function rawStack(recipe: Recipe, top: string): Recipe["layers"] {
@@ -31,7 +33,10 @@ export function kernelProblems(
   if (top === undefined) return [];
   const stack = rawStack(recipe, top);
   if (stack.some((l) => (l.stages?.length ?? 0) > 0)) return [];
-  if (stack.some((l) => JSON.stringify(l).includes("linux-image-"))) return [];
+  // A package list that purges (`remove`) installs nothing.
+  const installs = (l: object) =>
+    JSON.stringify(l, (key, value: unknown) => (key === "remove" ? undefined : value));
+  if (stack.some((l) => installs(l).includes("linux-image-"))) return [];
   return [
     {
       path: ["type"],
@@ -42,4 +47,22 @@ export function kernelProblems(
       hint: `add linux-image-${recipe.distro.arch} to the packages of one of these layers`,
     },
   ];
+}
+
+/**
+ * The boot layer's precondition (E_NO_KERNEL): the packages installed below it include a
+ * kernel. `what` names the output for the message ("disk output").
+ */
+export function kernelPrecondition(
+  what: string,
+  ctx: Pick<AddLayersContext, "stack" | "arch" | "name">,
+): NonNullable<AddedLayer["precondition"]> {
+  return (below) => {
+    if (below.some((p) => p.name.startsWith("linux-image-"))) return;
+    throw new StrataError(
+      "E_NO_KERNEL",
+      `${what} '${ctx.name}': no kernel in its layers (${ctx.stack.map((l) => l.name).join(" → ")})`,
+      { hint: `add linux-image-${ctx.arch} to the packages of one of these layers` },
+    );
+  };
 }

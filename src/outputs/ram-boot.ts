@@ -8,13 +8,13 @@
  * network up. It installs no boot loader, so netboot and live outputs of one recipe share it.
  */
 import { join } from "node:path";
-import { StrataError } from "../errors.js";
 import type { ResolvedLayer } from "../recipe/graph.js";
 import type { Step } from "../recipe/schema.js";
 import { addedLayer } from "./added-layer.js";
 import { type BootFiles, checkKernelInTop, extractBootFiles } from "./disk/boot-files.js";
 import { initramfsScriptSteps, kernelLayerOf, MKINITRAMFS } from "./disk/boot-layer.js";
 import { consoles } from "./disk/cmdline.js";
+import { kernelPrecondition } from "./kernel-check.js";
 import type { AddedLayer, AddLayersContext, OutputInput } from "./types.js";
 
 export const RAM_BOOT_ROLE = "boot";
@@ -39,14 +39,7 @@ export function ramBootLayers(what: string, ctx: AddLayersContext): AddedLayer[]
     {
       role: RAM_BOOT_ROLE,
       layer: ramBootLayer(kernelLayerOf(ctx.stack)),
-      precondition(below) {
-        if (below.some((p) => p.name.startsWith("linux-image-"))) return;
-        throw new StrataError(
-          "E_NO_KERNEL",
-          `${what} '${ctx.name}': no kernel in its layers (${ctx.stack.map((l) => l.name).join(" → ")})`,
-          { hint: `add linux-image-${ctx.arch} to the packages of one of these layers` },
-        );
-      },
+      precondition: kernelPrecondition(what, ctx),
     },
   ];
 }

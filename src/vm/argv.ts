@@ -36,6 +36,8 @@ export interface VmConfig {
     path: string;
     /** `unsafe` for throwaway copies (fast, nothing is flushed); default `writeback`. */
     cache?: "unsafe" | "writeback";
+    /** A USB stick (usb-storage on an XHCI controller), booted first, instead of virtio. */
+    usb?: boolean;
   };
   /** More virtio disks after `disk` (a live root.sqfs, an installer's target). */
   drives?: readonly { path: string; readonly?: boolean }[];
@@ -170,7 +172,16 @@ export function qemuArgv(config: VmConfig): string[] {
       `if=pflash,format=raw,unit=1,file=${optionValue(config.firmware.vars)}`,
     );
   }
-  if (config.disk) {
+  if (config.disk?.usb) {
+    argv.push(
+      "-drive",
+      `if=none,id=stick,format=raw,cache=${config.disk.cache ?? "writeback"},file=${optionValue(config.disk.path)}`,
+      "-device",
+      "qemu-xhci,id=xhci",
+      "-device",
+      `usb-storage,bus=xhci.0,drive=stick,removable=on${config.kernel ? "" : ",bootindex=0"}`,
+    );
+  } else if (config.disk) {
     argv.push(
       "-drive",
       `if=virtio,format=raw,discard=unmap,cache=${config.disk.cache ?? "writeback"},file=${optionValue(config.disk.path)}`,

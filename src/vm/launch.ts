@@ -17,6 +17,8 @@ import { requireQemu } from "./qemu-process.js";
 export interface LaunchOptions {
   /** The raw disk image (none for a netboot, or a live system booted by its kernel). */
   image?: string;
+  /** Attach the image as a USB stick (an ISO written to one) instead of a virtio disk. */
+  usb?: boolean;
   /** Direct kernel boot (netboot, live): QEMU loads them, no boot loader runs. */
   kernel?: { path: string; initrd: string; append: string };
   /** An ISO image as a CD, booted first. */
@@ -83,7 +85,10 @@ export async function prepareLaunch(options: LaunchOptions, serial: SerialConfig
       firmware,
       memoryMiB: options.memoryMiB ?? 1024,
       cpus: options.cpus,
-      disk: disk === undefined ? undefined : { path: disk, cache: copy ? "unsafe" : "writeback" },
+      disk:
+        disk === undefined
+          ? undefined
+          : { path: disk, cache: copy ? "unsafe" : "writeback", usb: options.usb },
       drives: options.drives,
       cdrom: options.cdrom,
       kernel: options.kernel,

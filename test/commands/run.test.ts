@@ -5,7 +5,15 @@
  * arguments are E_USAGE with a hint.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { cli, tempDir, writeRecipe } from "../helpers.js";
@@ -124,6 +132,83 @@ describe("strata run IMAGE", () => {
       assert.match(r.stderr, /error\[E_USAGE\]/);
       assert.match(r.stderr, /hint: /);
     }
+  });
+});
+
+describe("strata run ISO", () => {
+  const MIB = 1024 * 1024;
+  /** A file posing as an ISO, with the .iso.json an iso output writes. */
+  function fakeIso(name: string, sidecar: Record<string, unknown> = {}): string {
+    const iso = join(dir, `${name}.iso`);
+    writeFileSync(iso, "not really an ISO");
+    truncateSync(iso, 8 * MIB);
+    writeFileSync(
+      `${iso}.json`,
+      JSON.stringify({
+        format: "strata-iso/1",
+        arch: "amd64",
+        recipe: "kiosk",
+        firmware: ["uefi", "bios"],
+        label: "STRATA_ISO",
+        cmdline: "boot=strata",
+        console: "ttyS0",
+        installer: false,
+        disk: { boot: "uefi", bytes: 4 * MIB },
+        bytes: 8 * MIB,
+        ...sidecar,
+      }),
+    );
+    return iso;
+  }
+  const usbDrive = (argv: string[]) =>
+    argv.find((a) => a.startsWith("if=none,id=stick"))?.replace(/^.*file=/, "") ?? "";
+
+  it("boots an ISO as a CD with its first firmware, and --boot picks the other", () => {
+    const iso = fakeIso("cd");
+    const r = run([iso]);
+    assert.equal(r.code, 0, r.stderr);
+    const argv = r.recorded?.argv ?? [];
+    assert.ok(argv.includes(`if=none,id=cd,media=cdrom,readonly=on,format=raw,file=${iso}`));
+    assert.equal(argv.filter((a) => a.startsWith("if=pflash")).length, 2, "UEFI first");
+    assert.match(r.stderr, /as a CD: amd64, uefi/);
+    const bios = run([iso, "--boot", "bios"]);
+    assert.equal(bios.code, 0, bios.stderr);
+    assert.ok(!(bios.recorded?.argv ?? []).some((a) => a.startsWith("if=pflash")));
+  });
+
+  it("boots it as a USB stick with --usb: a copy 1 GiB larger, or --disk-size", () => {
+    const iso = fakeIso("stick");
+    const r = run([iso, "--usb"]);
+    assert.equal(r.code, 0, r.stderr);
+    const argv = r.recorded?.argv ?? [];
+    const stick = usbDrive(argv);
+    assert.ok(stick.startsWith(tmp) && stick !== iso, stick);
+    assert.equal(r.recorded?.sizes[stick], 8 * MIB + 1024 * MIB);
+    assert.ok(argv.some((a) => a.startsWith("usb-storage,") && a.includes("bootindex=0")));
+    assert.ok(!argv.some((a) => a.includes("media=cdrom")), "not a CD as well");
+    assert.match(r.stderr, /as a USB stick \(a copy: /);
+    assert.equal(statSync(iso).size, 8 * MIB, "the ISO itself did not grow");
+    assert.deepEqual(entriesWith(tmp, "strata-vm-"), []);
+    const sized = run([iso, "--usb", "--disk-size", "64M"]);
+    assert.equal(sized.code, 0, sized.stderr);
+    assert.equal(sized.recorded?.sizes[usbDrive(sized.recorded.argv)], 64 * MIB);
+  });
+
+  it("refuses --usb for a CD-only ISO and for a disk image, and a firmware the ISO lacks", () => {
+    const cdOnly = run([fakeIso("cdonly", { hybrid: false }), "--usb"]);
+    assert.equal(cdOnly.code, 2, cdOnly.stderr);
+    assert.match(
+      cdOnly.stderr,
+      /error\[E_USAGE\]: .*cdonly\.iso is a CD-only ISO \(hybrid: false\)/,
+    );
+    assert.equal(cdOnly.recorded, undefined);
+    const img = run([image, "--usb"]);
+    assert.equal(img.code, 2, img.stderr);
+    assert.match(img.stderr, /--usb boots an ISO, and .*fake\.img is not one/);
+    const uefiOnly = run([fakeIso("uefionly", { firmware: ["uefi"] }), "--boot", "bios"]);
+    assert.equal(uefiOnly.code, 2, uefiOnly.stderr);
+    assert.match(uefiOnly.stderr, /does not boot with bios/);
+    assert.match(uefiOnly.stderr, /hint: it boots with: uefi/);
   });
 });
 

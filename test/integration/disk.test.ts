@@ -7,20 +7,13 @@
  * layers as examples/disk.
  */
 import assert from "node:assert/strict";
-import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BuildResult } from "../../src/build/build.js";
 import { bootMachine, type Machine } from "../../src/vm/machine.js";
-import {
-  cli,
-  loopDevicesFor,
-  mountsUnder,
-  needsRoot,
-  ROOT,
-  TEST_CACHE,
-  tempDir,
-} from "../helpers.js";
+import { cli, loopDevicesFor, mountsUnder, needsRoot, TEST_CACHE, tempDir } from "../helpers.js";
+import { exampleWith } from "../example-recipe.js";
 import { ok, PASSWORD, whileLoggedIn } from "./machine-helpers.js";
 
 process.env.STRATA_ACCEL ??= "tcg";
@@ -50,20 +43,11 @@ describe("disk images", { skip: needsRoot }, () => {
   before(() => {
     out = tempDir("strata-out-");
     recipeDir = tempDir("strata-recipe-");
-    cpSync(join(ROOT, "examples/disk"), recipeDir, { recursive: true });
-    const yaml = readFileSync(join(recipeDir, "strata.yaml"), "utf8")
-      .replace(/^tests:[\s\S]*$/m, "")
-      .replace(
-        /^outputs:\n {2}- \{ type: disk \}$/m,
-        [
-          "outputs:",
-          "  - { type: disk, name: immutable, size: 2G }",
-          "  - { type: disk, name: persistent, root: persistent, boot: bios }",
-          "  - { type: disk, name: flat, table: mbr, boot: bios, filesystem: btrfs, root: flat }",
-        ].join("\n"),
-      );
-    assert.match(yaml, /name: flat/);
-    writeFileSync(join(recipeDir, "strata.yaml"), yaml);
+    exampleWith(recipeDir, [
+      "{ type: disk, name: immutable, size: 2G }",
+      "{ type: disk, name: persistent, root: persistent, boot: bios }",
+      "{ type: disk, name: flat, table: mbr, boot: bios, filesystem: btrfs, root: flat }",
+    ]);
     const r = cli(["build", recipeDir, "--json", "--cache-dir", TEST_CACHE, "--out", out]);
     assert.equal(r.code, 0, r.stderr);
     result = JSON.parse(r.stdout) as BuildResult;

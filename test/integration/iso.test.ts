@@ -1,20 +1,23 @@
 /**
  * ISO images, proved by booting them in QEMU (TCG): the hybrid ISO as a CD on UEFI (OVMF) and
- * on BIOS (SeaBIOS), and its installer: an unattended install onto a blank disk, then that disk
- * booted alone. One build from the same cached layers as examples/disk and the disk tests; the
+ * on BIOS (SeaBIOS); written to a larger USB stick with persistence, where the first boot
+ * makes the persistence partition and a file survives a reboot; and its installer: an
+ * unattended install onto a blank disk, then that disk booted alone. One build from the same cached layers as examples/disk and the disk tests; the
  * boots run at once. Bad ISO outputs are refused at validation.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { bootMachine } from "../../src/vm/machine.js";
-import { cli, mountsUnder, needsRoot, ROOT, TEST_CACHE, tempDir, writeRecipe } from "../helpers.js";
-import { ok, whileLoggedIn } from "./machine-helpers.js";
+import { cli, mountsUnder, needsRoot, TEST_CACHE, tempDir, writeRecipe } from "../helpers.js";
+import { exampleWith } from "../example-recipe.js";
+import { ok, PASSWORD, whileLoggedIn } from "./machine-helpers.js";
 
 process.env.STRATA_ACCEL ??= "tcg";
 const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
 
 describe("ISO images", { skip: needsRoot }, () => {
   let out: string;
@@ -31,15 +34,7 @@ describe("ISO images", { skip: needsRoot }, () => {
   before(() => {
     out = tempDir("strata-out-");
     recipeDir = tempDir("strata-recipe-");
-    cpSync(join(ROOT, "examples/disk"), recipeDir, { recursive: true });
-    const yaml = readFileSync(join(recipeDir, "strata.yaml"), "utf8")
-      .replace(/^tests:[\s\S]*$/m, "")
-      .replace(
-        /^outputs:\n {2}- \{ type: disk \}$/m,
-        "outputs:\n  - { type: iso, name: kiosk, installer: true }",
-      );
-    assert.match(yaml, /type: iso/);
-    writeFileSync(join(recipeDir, "strata.yaml"), yaml);
+    exampleWith(recipeDir, ["{ type: iso, name: kiosk, installer: true, persistence: true }"]);
     const r = cli(["build", recipeDir, "--cache-dir", TEST_CACHE, "--out", out]);
     assert.equal(r.code, 0, r.stderr);
   });
@@ -52,7 +47,19 @@ describe("ISO images", { skip: needsRoot }, () => {
     const s = sidecar();
     assert.deepEqual(s.firmware, ["uefi", "bios"]);
     assert.equal(s.installer, true);
-    assert.match(s.cmdline, /strata\.medium=LABEL=STRATA_ISO strata\.medium\.offset=\d+ /);
+    assert.equal(s.persistence, true);
+    assert.match(
+      s.cmdline,
+      /strata\.medium=LABEL=STRATA_ISO strata\.medium\.offset=\d+ strata\.persistence=LABEL=strata-persist /,
+    );
+    // The menu's second entry keeps the changes in RAM.
+    const menu = execFileSync(
+      "xorriso",
+      ["-osirrox", "on", "-indev", iso(), "-extract", "/boot/grub/grub.cfg", "/dev/stdout"],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+    );
+    assert.equal(menu.match(/^menuentry /gm)?.length, 2, menu);
+    assert.equal(menu.match(/strata\.persistence=/g)?.length, 1, menu);
     assert.deepEqual(isoLs("/boot").sort(), ["efi.img", "grub", "initrd.img", "vmlinuz"]);
     assert.deepEqual(isoLs("/boot/grub").sort(), ["eltorito.img", "grub.cfg"]);
     assert.deepEqual(isoLs("/strata").sort(), ["disk.img", "installer.sqfs", "live-layers"]);
@@ -92,6 +99,9 @@ outputs:
           assert.match(await ok(m, "findmnt -n -o FSTYPE /"), /^overlay/m);
           assert.equal((await ok(m, "cat /etc/strata-example")).trim(), "from the system layer");
           assert.equal((await ok(m, "cat /run/strata/medium-device")).trim(), "/dev/sr0");
+          // Persistence is asked for, but a CD has no room: the changes stay in RAM.
+          assert.match(m.output, /the medium \/dev\/sr0 is a CD: the changes stay in RAM/);
+          assert.equal((await m.exec("test -e /run/strata/persistence-device")).status, 1);
           assert.match(
             await ok(m, "findmnt -n -o FSTYPE,OPTIONS /run/strata/store"),
             /^ext4\s+ro/m,
@@ -105,6 +115,56 @@ outputs:
         });
       });
     }
+
+    it("written to a larger USB stick: the first boot makes the persistence partition, and a file survives a reboot", async () => {
+      const work = tempDir("strata-usb-");
+      try {
+        // As `dd` writes it: the ISO's bytes, then free space (its GPT's backup header stays
+        // at the end of the ISO, for the boot script to move).
+        const stick = join(work, "stick.img");
+        execFileSync("cp", ["--sparse=always", iso(), stick]);
+        truncateSync(stick, statSync(iso()).size + 512 * MIB);
+        const m = await bootMachine({
+          image: stick,
+          copy: false,
+          usb: true,
+          arch: "amd64",
+          boot: "uefi",
+        });
+        await whileLoggedIn(m, async () => {
+          assert.match(m.output, /strata: making a partition for the changes on \/dev\/sda/);
+          const dev = (await ok(m, "cat /run/strata/persistence-device")).trim();
+          assert.equal(dev, "/dev/sda4");
+          assert.equal((await ok(m, `blkid -o value -s LABEL ${dev}`)).trim(), "strata-persist");
+          assert.match(
+            await ok(m, "findmnt -n -o FSTYPE,OPTIONS /run/strata/persistence"),
+            /^ext4\s+rw/m,
+          );
+          const bytes = Number((await ok(m, `blockdev --getsize64 ${dev}`)).trim());
+          assert.ok(bytes > 500 * MIB, `the partition fills the free space: ${bytes} bytes`);
+          assert.equal((await ok(m, "cat /etc/strata-example")).trim(), "from the system layer");
+          await ok(m, "echo kept > /root/kept && echo changed > /etc/strata-example && sync");
+          const first = m.output.length;
+          await m.reboot();
+          await m.login("root", PASSWORD);
+          const second = m.output.slice(first);
+          assert.doesNotMatch(second, /making a partition/);
+          assert.match(second, /strata: the changes are kept on \/dev\/sda4/);
+          assert.equal((await ok(m, "cat /root/kept")).trim(), "kept");
+          assert.equal((await ok(m, "cat /etc/strata-example")).trim(), "changed");
+        });
+        // The stick's table: the ISO's partitions and the new one, the backup header at its end.
+        const table = execFileSync("sfdisk", ["--dump", stick], { encoding: "utf8" });
+        assert.match(table, /stick\.img4 : .*name="strata-persist"/);
+        assert.equal(
+          Number(/last-lba: (\d+)/.exec(table)?.[1]),
+          statSync(stick).size / 512 - 34,
+          table,
+        );
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    });
 
     it("installs unattended onto a blank disk, which then boots alone with its store grown to the disk", async () => {
       const work = tempDir("strata-install-");

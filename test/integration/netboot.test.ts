@@ -6,18 +6,18 @@
  * at once. Bad outputs are refused at validation, before anything is built.
  */
 import assert from "node:assert/strict";
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BuildResult } from "../../src/build/build.js";
 import { bootMachine, type Machine } from "../../src/vm/machine.js";
 import { liveBoot, netbootBoot, type RamBoot } from "../../src/vm/ram-boot.js";
+import { exampleWith } from "../example-recipe.js";
 import { ok, whileLoggedIn } from "./machine-helpers.js";
 import {
   cli,
   mountsUnder,
   needsRoot,
-  ROOT,
   TEST_CACHE,
   tempDir,
   writeRecipe,
@@ -47,20 +47,14 @@ describe("netboot and live outputs", { skip: needsRoot }, () => {
   before(() => {
     out = tempDir("strata-out-");
     recipeDir = tempDir("strata-recipe-");
-    cpSync(join(ROOT, "examples/disk"), recipeDir, { recursive: true });
-    const yaml = readFileSync(join(recipeDir, "strata.yaml"), "utf8")
-      .replace(/^tests:[\s\S]*$/m, "")
-      .replace(/^vars:\n/m, "vars:\n  server: 10.0.2.2:8080\n")
-      .replace(
-        /^outputs:\n {2}- \{ type: disk \}$/m,
-        [
-          "outputs:",
-          '  - { type: netboot, name: net, url: "http://${server}/kiosk/" }',
-          "  - { type: live, name: live }",
-        ].join("\n"),
-      );
-    assert.match(yaml, /type: live/);
-    writeFileSync(join(recipeDir, "strata.yaml"), yaml);
+    exampleWith(
+      recipeDir,
+      [
+        '{ type: netboot, name: net, url: "http://${server}/kiosk/" }',
+        "{ type: live, name: live }",
+      ],
+      { edit: (yaml) => yaml.replace(/^vars:\n/m, "vars:\n  server: 10.0.2.2:8080\n") },
+    );
     const r = cli([
       "build",
       recipeDir,

@@ -93,6 +93,14 @@ ${NETBOOT}${LIVE}`;
     assert.deepEqual(problems(inRun), []);
   });
 
+  it("does not count a kernel a layer only removes", () => {
+    const removed = noKernel("amd64", NETBOOT).replace(
+      "packages: [vim]",
+      "packages: [vim]\n    remove: [linux-image-amd64]",
+    );
+    assert.equal(kernelProblemsOf(removed).length, 1, JSON.stringify(problems(removed)));
+  });
+
   it("follows from: a kernel in a layer outside the output's stack does not count", () => {
     const yaml = (output: string) => `name: t
 layers:

@@ -252,6 +252,26 @@ describe("qemuArgv for RAM boots", () => {
   });
 });
 
+describe("qemuArgv with a USB stick", () => {
+  it("attaches the disk as a removable usb-storage device on an XHCI controller, booted first", () => {
+    const argv = qemuArgv({ ...amd64, disk: { path: "/w/stick,1.img", usb: true } });
+    const drives = values(argv, "-drive").filter((d) => !d.includes("pflash"));
+    assert.deepEqual(drives, ["if=none,id=stick,format=raw,cache=writeback,file=/w/stick,,1.img"]);
+    const devices = values(argv, "-device");
+    assert.ok(devices.includes("qemu-xhci,id=xhci"), devices.join(" "));
+    assert.ok(
+      devices.includes("usb-storage,bus=xhci.0,drive=stick,removable=on,bootindex=0"),
+      devices.join(" "),
+    );
+    assert.ok(
+      argv.indexOf("qemu-xhci,id=xhci") < argv.findIndex((a) => a.startsWith("usb-storage")),
+    );
+    assert.ok(!argv.some((a) => a.startsWith("if=virtio")), argv.join(" "));
+    const withKernel = qemuArgv({ ...bios, disk: { path: "/s.img", usb: true }, kernel });
+    assert.ok(!withKernel.some((a) => a.includes("bootindex")), withKernel.join(" "));
+  });
+});
+
 describe("qemuArgv with a CD", () => {
   const cdDrives = (argv: string[]) => values(argv, "-drive").filter((d) => d.includes("id=cd"));
 

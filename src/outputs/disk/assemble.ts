@@ -21,7 +21,7 @@ import { type EspFile, makeEsp } from "./esp.js";
 import { makeFilesystem } from "./filesystem.js";
 import { grubRoom } from "./grub.js";
 import { type GrubImages, writeImage } from "./image.js";
-import { partition } from "./layout.js";
+import { type Layout, partition } from "./layout.js";
 import { type BootFilePlacement, planDisk, replanForData, sizeError } from "./plan.js";
 import type { DiskOutput } from "./schema.js";
 import { placeFile, writeStore } from "./store.js";
@@ -37,11 +37,14 @@ async function treeBytes(input: OutputInput<DiskOutput>, dir: string): Promise<n
 const fileOf = (files: BootFiles, p: BootFilePlacement): string =>
   p.source === "vmlinuz" ? files.vmlinuz : p.source === "initrd" ? files.initrd : (files.efi ?? "");
 
-/** `minimal`: no room beyond what the image holds (the ISO's installer image). */
+/**
+ * Writes the disk image; returns its partition layout. `minimal`: no room beyond what the
+ * image holds (the ISO's installer image).
+ */
 export async function assembleDisk(
   input: OutputInput<DiskOutput>,
   options: { minimal?: boolean } = {},
-): Promise<void> {
+): Promise<Layout> {
   const { output: d, env, scratch, target, name } = input;
   const arch = env.distro.arch;
   const boot = input.added[BOOT_ROLE];
@@ -165,4 +168,5 @@ export async function assembleDisk(
 
   env.reporter.status(`disk ${name}: image`);
   await writeImage({ plan: layout, images, grub, target, scratch, sidecar: plan.sidecar });
+  return layout;
 }

@@ -21,8 +21,8 @@
  * (./assemble.ts): mkfs.vfat + mtools, mkfs.ext4 -d, mkfs.btrfs --rootdir, sfdisk on the
  * image file, dd into place; nothing is loop-mounted but the read-only layers.
  */
-import { StrataError } from "../../errors.js";
 import type { ToolName } from "../../host/tools.js";
+import { kernelPrecondition } from "../kernel-check.js";
 import type { AddedLayer, OutputPlugin } from "../types.js";
 import { assembleDisk } from "./assemble.js";
 import { BOOT_ROLE, bootLayer, kernelLayerOf } from "./boot-layer.js";
@@ -41,7 +41,8 @@ export const diskOutput: OutputPlugin<DiskOutput> = {
   },
   fileName: (_d, name) => `${name}.img`,
   verify: verifyDisk,
-  layers(d, { stack, arch, name, recipe }) {
+  layers(d, ctx) {
+    const { stack, recipe } = ctx;
     const top = stack.at(-1);
     const update: AddedLayer[] =
       recipe.update && d.root !== "flat" && top
@@ -52,16 +53,11 @@ export const diskOutput: OutputPlugin<DiskOutput> = {
       {
         role: BOOT_ROLE,
         layer: bootLayer(kernelLayerOf(stack), d),
-        precondition(below) {
-          if (below.some((p) => p.name.startsWith("linux-image-"))) return;
-          throw new StrataError(
-            "E_NO_KERNEL",
-            `disk output '${name}': no kernel in its layers (${stack.map((l) => l.name).join(" → ")})`,
-            { hint: `add linux-image-${arch} to the packages of one of these layers` },
-          );
-        },
+        precondition: kernelPrecondition("disk output", ctx),
       },
     ];
   },
-  write: (input) => assembleDisk(input),
+  write: async (input) => {
+    await assembleDisk(input);
+  },
 };

@@ -4,10 +4,13 @@
  *
  *   - { type: iso }                                   the live system: the layers, changes in RAM
  *   - { type: iso, installer: true }                  with strata-install in it
+ *   - { type: iso, persistence: true }                changes kept on the USB stick it is written to
  *   - { type: iso, installer: true, disk: { boot: bios, root: persistent } }
+ *   - { type: iso, hybrid: false }                    a CD-only ISO (no partition table)
  *
- * Keys: `firmware` (default [uefi, bios] on amd64, [uefi] on arm64), `installer`, `disk` (the
- * installed disk's `table`, `boot`, `filesystem`, `root`), `cmdline`, `console`.
+ * Keys: `firmware` (default [uefi, bios] on amd64, [uefi] on arm64), `hybrid` (default true),
+ * `persistence` (default false), `installer`, `disk` (the installed disk's `table`, `boot`,
+ * `filesystem`, `root`, `esp_size`), `cmdline`, `console`.
  *
  * The ISO holds the disk image the recipe's disk output would write for `disk` (the same code
  * writes it: ../disk/assemble.ts), at its smallest, as /strata/disk.img. The live system boots
@@ -17,9 +20,14 @@
  * read-only and stacks its layers, with the installer layer on top. `strata-install /dev/sdX`
  * writes that image to a disk, whose first boot grows the store to fill it: the installed
  * disk is exactly what `type: disk` builds. Made with xorriso and mtools, never by mounting.
+ *
+ * Persistence: the boot menu's first entry adds `strata.persistence=LABEL=strata-persist`.
+ * The boot script keeps the changes on the filesystem with that label. When there is none and
+ * the medium is a disk (a USB stick, not a CD) with room after the ISO, it makes one there on
+ * first boot: the GPT's backup header moves to the end of the stick, a partition is added
+ * after the ISO, and it gets an ext4 filesystem. The second entry keeps the changes in RAM.
  * `<name>.iso.json` beside it tells `strata run` how to boot it.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { copyFileFromRoot } from "../../host/in-root.js";
@@ -33,6 +41,7 @@ import { makeEsp } from "../disk/esp.js";
 import { grubConfig } from "../disk/grub.js";
 import { diskOutput } from "../disk/index.js";
 import { DiskOutput } from "../disk/schema.js";
+import { partition } from "../disk/layout.js";
 import { placeFile } from "../disk/store.js";
 import { moveFile } from "../disk/image.js";
 import { kernelProblems } from "../kernel-check.js";
@@ -51,6 +60,9 @@ import { IsoOutput } from "./schema.js";
 import { ISO_SIDECAR_FORMAT, type IsoSidecar } from "./sidecar.js";
 
 type Arch = "amd64" | "arm64";
+
+/** The label of the partition (or any filesystem) that keeps a live system's changes. */
+export const PERSISTENCE_LABEL = "strata-persist";
 
 export function isoFirmware(o: IsoOutput, arch: string): ("uefi" | "bios")[] {
   return o.firmware ?? (arch === "amd64" ? ["uefi", "bios"] : ["uefi"]);
@@ -77,6 +89,14 @@ function verifyIso(o: IsoOutput, ctx: { recipe: AddLayersContext["recipe"]; inde
       hint: "use `firmware: [uefi]` (or leave `firmware` out)",
     });
   }
+  if (o.persistence && !o.hybrid) {
+    problems.push({
+      path: ["persistence"],
+      message:
+        "persistence needs a writable medium, but `hybrid: false` makes a CD-only ISO: a CD has no room to keep changes",
+      hint: "drop `hybrid: false` (an ISO is hybrid by default: it can be written to a USB stick), or drop `persistence`",
+    });
+  }
   const disk = installedDisk(o);
   // The disk's own checks, but its architecture check (at `type`) is the ISO's, above.
   for (const p of diskOutput.verify?.(disk, ctx) ?? []) {
@@ -85,14 +105,20 @@ function verifyIso(o: IsoOutput, ctx: { recipe: AddLayersContext["recipe"]; inde
   return problems;
 }
 
-/** The kernel command line of the live system on the medium. */
-function liveCmdline(o: IsoOutput, arch: string, storeOffset: number): string {
+/** The kernel command line of the live system on the medium; `persist` keeps its changes. */
+export function liveCmdline(
+  o: IsoOutput,
+  arch: string,
+  storeOffset: number,
+  persist: boolean,
+): string {
   return [
     "boot=strata",
     `strata.version=${FIRST_VERSION}`,
     "strata.root=immutable",
     `strata.medium=LABEL=${ISO_LABEL}`,
     `strata.medium.offset=${storeOffset}`,
+    ...(persist ? [`strata.persistence=LABEL=${PERSISTENCE_LABEL}`] : []),
     ...consoles(o, arch).map((c) => `console=${c}`),
     o.cmdline,
   ]
@@ -100,14 +126,54 @@ function liveCmdline(o: IsoOutput, arch: string, storeOffset: number): string {
     .join(" ");
 }
 
-/** The byte where the image's last partition (the store) starts. */
-function storeOffset(image: string): number {
-  const table = JSON.parse(execFileSync("sfdisk", ["--json", image], { encoding: "utf8" })) as {
-    partitiontable: { partitions: { start: number }[]; sectorsize?: number };
-  };
-  const last = table.partitiontable.partitions.at(-1);
-  if (!last) throw new Error(`${image} has no partitions`);
-  return last.start * (table.partitiontable.sectorsize ?? 512);
+/** The boot menu: with persistence, a second entry boots with the changes in RAM. */
+export function liveEntries(o: IsoOutput, arch: string, storeOffset: number, recipe: string) {
+  const entry = (title: string, persist: boolean) => ({
+    title,
+    linux: "/boot/vmlinuz",
+    initrd: "/boot/initrd.img",
+    options: liveCmdline(o, arch, storeOffset, persist),
+  });
+  return o.persistence
+    ? [
+        entry(`${recipe} (strata, live, changes kept)`, true),
+        entry(`${recipe} (strata, live, changes in RAM)`, false),
+      ]
+    : [entry(`${recipe} (strata, live)`, false)];
+}
+
+/**
+ * xorriso's command line (its mkisofs emulation). The tree holds boot/grub/eltorito.img (BIOS)
+ * and boot/efi.img (UEFI). `hybrid` adds what a USB stick needs: GRUB's boot code in the MBR
+ * for a BIOS, and a GPT partition over efi.img for a UEFI.
+ */
+export function xorrisoArgs(o: {
+  firmware: readonly ("uefi" | "bios")[];
+  hybrid: boolean;
+  hybridMbr: string;
+  tree: string;
+  iso: string;
+}): string[] {
+  const args = ["-as", "mkisofs", "-iso-level", "3", "-R", "-V", ISO_LABEL, "-o", o.iso];
+  if (o.firmware.includes("bios")) {
+    args.push(
+      "-b",
+      "boot/grub/eltorito.img",
+      "-no-emul-boot",
+      "-boot-load-size",
+      "4",
+      "-boot-info-table",
+      "--grub2-boot-info",
+      ...(o.hybrid ? ["--grub2-mbr", o.hybridMbr] : []),
+    );
+  }
+  if (o.firmware.includes("uefi")) {
+    args.push("--efi-boot", "boot/efi.img");
+    if (o.hybrid) args.push("-efi-boot-part", "--efi-boot-image");
+    if (o.hybrid && !o.firmware.includes("bios")) args.push("--protective-msdos-label");
+  }
+  args.push(o.tree);
+  return args;
 }
 
 async function writeIso(input: OutputInput<IsoOutput>): Promise<void> {
@@ -124,12 +190,12 @@ async function writeIso(input: OutputInput<IsoOutput>): Promise<void> {
   mkdirSync(join(diskScratch, "work"), { recursive: true });
   // Assembled apart, so that only the image goes into the ISO (not its .bmap, .json, release).
   const built = join(diskScratch, "disk.img");
-  await assembleDisk(
+  const layout = await assembleDisk(
     { ...input, output: disk, target: built, scratch: join(diskScratch, "work") },
     { minimal: true },
   );
   renameSync(built, diskImage);
-  const offset = storeOffset(diskImage);
+  const offset = partition(layout, "data").start * 512;
 
   env.reporter.status(`iso ${name}: boot loaders`);
   const boot = input.added[BOOT_ROLE];
@@ -150,12 +216,9 @@ async function writeIso(input: OutputInput<IsoOutput>): Promise<void> {
     }
   });
 
-  const cmdline = liveCmdline(o, arch, offset);
-  const title = `${env.recipe.name} (strata, live)`;
-  writeFileSync(
-    join(tree, "boot", "grub", "grub.cfg"),
-    grubConfig([{ title, linux: "/boot/vmlinuz", initrd: "/boot/initrd.img", options: cmdline }]),
-  );
+  const entries = liveEntries(o, arch, offset, env.recipe.name);
+  const cmdline = (entries[0] as (typeof entries)[number]).options;
+  writeFileSync(join(tree, "boot", "grub", "grub.cfg"), grubConfig(entries));
   const installer = input.added[INSTALLER_ROLE];
   if (installer) {
     const top = installer.layers.at(-1);
@@ -164,46 +227,25 @@ async function writeIso(input: OutputInput<IsoOutput>): Promise<void> {
     writeFileSync(join(tree, "strata", "live-layers"), "installer.sqfs\n");
   }
 
-  const args = [
-    "-as",
-    "mkisofs",
-    "-iso-level",
-    "3",
-    "-R",
-    "-V",
-    ISO_LABEL,
-    "-o",
-    join(scratch, "out.iso"),
-  ];
-  if (firmware.includes("bios")) {
-    args.push(
-      "-b",
-      "boot/grub/eltorito.img",
-      "-no-emul-boot",
-      "-boot-load-size",
-      "4",
-      "-boot-info-table",
-      "--grub2-boot-info",
-      "--grub2-mbr",
-      hybridMbr,
-    );
-  }
   if (firmware.includes("uefi")) {
-    // A FAT image with the removable-media EFI binary: El Torito's EFI entry, and a partition
-    // for firmware that boots a USB stick.
-    const efiImage = join(tree, "boot", "efi.img");
+    // A FAT image with the removable-media EFI binary: El Torito's EFI entry, and (hybrid) a
+    // partition for firmware that boots a USB stick.
     await makeEsp(
-      efiImage,
+      join(tree, "boot", "efi.img"),
       4 * 1024 * 1024,
       "STRATA_EFI",
       [{ from: efiBinary, to: `/EFI/BOOT/${EFI_NAME[arch]}` }],
       [],
       "12",
     );
-    args.push("--efi-boot", "boot/efi.img", "-efi-boot-part", "--efi-boot-image");
-    if (!firmware.includes("bios")) args.push("--protective-msdos-label");
   }
-  args.push(tree);
+  const args = xorrisoArgs({
+    firmware,
+    hybrid: o.hybrid,
+    hybridMbr,
+    tree,
+    iso: join(scratch, "out.iso"),
+  });
   env.reporter.status(`iso ${name}: xorriso`);
   await env.run("xorriso", args, {
     env: { SOURCE_DATE_EPOCH: String(env.epoch) },
@@ -219,6 +261,8 @@ async function writeIso(input: OutputInput<IsoOutput>): Promise<void> {
     cmdline,
     console: (consoles(o, arch).at(-1) ?? "ttyS0").split(",")[0] as string,
     installer: installer !== undefined,
+    hybrid: o.hybrid,
+    persistence: o.persistence,
     disk: { boot: disk.boot, bytes: statSync(diskImage).size },
     bytes: statSync(iso).size,
   };

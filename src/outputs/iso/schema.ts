@@ -3,7 +3,7 @@
  * the ISO's live system boots from, read-only): a disk output's own settings.
  */
 import { z } from "zod";
-import { outputCommon } from "../../recipe/fields.js";
+import { outputCommon, sizeField } from "../../recipe/fields.js";
 import { cmdlineField, consoleField } from "../disk/schema.js";
 
 export const IsoOutput = z.strictObject({
@@ -14,6 +14,18 @@ export const IsoOutput = z.strictObject({
     .min(1)
     .optional()
     .describe("Firmware the ISO boots on; default uefi and bios on amd64, uefi on arm64"),
+  hybrid: z
+    .boolean()
+    .default(true)
+    .describe(
+      "Also a disk image for USB sticks (a partition table beside El Torito); false: a CD-only ISO",
+    ),
+  persistence: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Keep the live system's changes on a partition labelled strata-persist: made on first boot in the free space of a USB stick the ISO was written to",
+    ),
   installer: z
     .boolean()
     .default(false)
@@ -24,6 +36,11 @@ export const IsoOutput = z.strictObject({
       boot: z.enum(["uefi", "bios"]).default("uefi"),
       filesystem: z.enum(["ext4", "btrfs"]).default("ext4"),
       root: z.enum(["immutable", "persistent"]).default("immutable"),
+      // The ISO holds the ESP at full size (ISO 9660 has no sparse files); the installed disk
+      // keeps it, with room for the kernels of later versions.
+      esp_size: sizeField
+        .optional()
+        .describe("The installed disk's EFI system partition (default 256M): the ISO holds it whole"),
     })
     .default({ table: "gpt", boot: "uefi", filesystem: "ext4", root: "immutable" })
     .describe("The installed disk's layout (as a disk output's keys)"),

@@ -13,6 +13,9 @@ export const IsoSidecar = z.object({
   cmdline: z.string(),
   console: z.string(),
   installer: z.boolean(),
+  /** Whether it boots from a USB stick too (a partition table), and keeps changes there */
+  hybrid: z.boolean().default(true),
+  persistence: z.boolean().default(false),
   /** The installed disk's firmware, and the bytes of the image the installer writes */
   disk: z.object({ boot: z.enum(["uefi", "bios"]), bytes: z.number() }),
   bytes: z.number(),

@@ -8,7 +8,14 @@ import { describe, it } from "node:test";
 import { type RecipeProblem, StrataError } from "../../../src/errors.js";
 import { TOOLS } from "../../../src/host/tools.js";
 import { diskOutput } from "../../../src/outputs/disk/index.js";
-import { installedDisk, isoFirmware, isoOutput } from "../../../src/outputs/iso/index.js";
+import {
+  installedDisk,
+  isoFirmware,
+  isoOutput,
+  liveEntries,
+  PERSISTENCE_LABEL,
+  xorrisoArgs,
+} from "../../../src/outputs/iso/index.js";
 import { IsoOutput } from "../../../src/outputs/iso/schema.js";
 import { loadRecipe } from "../../../src/recipe/load.js";
 import { Recipe } from "../../../src/recipe/schema.js";
@@ -71,11 +78,11 @@ describe("iso schema", () => {
   });
 
   it("refuses unknown keys, on the output and in its disk", () => {
-    const top = IsoOutput.safeParse({ type: "iso", persistence: true });
+    const top = IsoOutput.safeParse({ type: "iso", persistance: true });
     assert.ok(!top.success);
     assert.ok(
       top.error.issues.some(
-        (i) => i.code === "unrecognized_keys" && i.keys.includes("persistence"),
+        (i) => i.code === "unrecognized_keys" && i.keys.includes("persistance"),
       ),
       JSON.stringify(top.error.issues),
     );
@@ -144,6 +151,12 @@ describe("installedDisk", () => {
     assert.equal(d.size, undefined);
   });
 
+  it("passes the ESP's size through, and checks it as a disk's", () => {
+    assert.equal(installedDisk(iso({ disk: { esp_size: "64M" } })).esp_size, "64M");
+    assert.equal(installedDisk(iso()).esp_size, "256M");
+    assert.ok(!IsoOutput.safeParse({ type: "iso", disk: { esp_size: "lots" } }).success);
+  });
+
   it("takes the defaults: the disk a bare `type: disk` writes", () => {
     const d = installedDisk(iso());
     // (JSON: the ISO passes `console: undefined` on, which a bare disk leaves out.)
@@ -158,6 +171,79 @@ describe("installedDisk", () => {
     assert.equal(d.name, undefined);
     assert.equal(d.layer, undefined);
     assert.ok(!("firmware" in d) && !("installer" in d), JSON.stringify(d));
+  });
+});
+
+describe("iso boot menu", () => {
+  const offset = 269484032;
+  it("boots the medium's store at its offset, with the changes in RAM by default", () => {
+    const entries = liveEntries(iso(), "amd64", offset, "kiosk");
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0]?.title, "kiosk (strata, live)");
+    assert.equal(
+      entries[0]?.options,
+      `boot=strata strata.version=1 strata.root=immutable strata.medium=LABEL=STRATA_ISO strata.medium.offset=${offset} console=tty0 console=ttyS0,115200`,
+    );
+  });
+
+  it("with persistence, keeps the changes by default and offers them in RAM second", () => {
+    const entries = liveEntries(iso({ persistence: true, cmdline: "quiet" }), "arm64", 1, "k");
+    assert.deepEqual(
+      entries.map((e) => e.title),
+      ["k (strata, live, changes kept)", "k (strata, live, changes in RAM)"],
+    );
+    assert.match(
+      entries[0]?.options ?? "",
+      new RegExp(`strata\\.persistence=LABEL=${PERSISTENCE_LABEL} `),
+    );
+    assert.doesNotMatch(entries[1]?.options ?? "", /strata\.persistence/);
+    for (const e of entries) assert.match(e.options, /console=ttyAMA0,115200 quiet$/);
+    assert.ok(PERSISTENCE_LABEL.length <= 16, "an ext4 label has at most 16 bytes");
+  });
+
+  it("defaults to a hybrid ISO without persistence", () => {
+    assert.equal(iso().hybrid, true);
+    assert.equal(iso().persistence, false);
+  });
+});
+
+describe("xorriso's command line", () => {
+  const paths = { hybridMbr: "/s/boot_hybrid.img", tree: "/s/tree", iso: "/s/out.iso" };
+  it("makes a hybrid ISO for both firmwares: El Torito entries, GRUB's MBR, the EFI partition", () => {
+    const args = xorrisoArgs({ ...paths, firmware: ["uefi", "bios"], hybrid: true });
+    assert.deepEqual(args.slice(0, 9), [
+      "-as",
+      "mkisofs",
+      "-iso-level",
+      "3",
+      "-R",
+      "-V",
+      "STRATA_ISO",
+      "-o",
+      "/s/out.iso",
+    ]);
+    assert.equal(args.at(-1), "/s/tree");
+    assert.equal(args[args.indexOf("-b") + 1], "boot/grub/eltorito.img");
+    assert.equal(args[args.indexOf("--grub2-mbr") + 1], "/s/boot_hybrid.img");
+    assert.equal(args[args.indexOf("--efi-boot") + 1], "boot/efi.img");
+    assert.ok(args.includes("-efi-boot-part") && args.includes("--efi-boot-image"));
+    assert.ok(!args.includes("--protective-msdos-label"), "GRUB's MBR is there");
+  });
+
+  it("gives a UEFI-only hybrid ISO a protective MBR, and a CD-only ISO no partition table", () => {
+    const uefi = xorrisoArgs({ ...paths, firmware: ["uefi"], hybrid: true });
+    assert.ok(uefi.includes("--protective-msdos-label"));
+    assert.ok(!uefi.includes("-b") && !uefi.includes("--grub2-mbr"));
+    const cd = xorrisoArgs({ ...paths, firmware: ["uefi", "bios"], hybrid: false });
+    for (const flag of [
+      "--grub2-mbr",
+      "-efi-boot-part",
+      "--efi-boot-image",
+      "--protective-msdos-label",
+    ]) {
+      assert.ok(!cd.includes(flag), `${flag}: ${cd.join(" ")}`);
+    }
+    assert.ok(cd.includes("-b") && cd.includes("--efi-boot"), "both El Torito entries stay");
   });
 });
 
@@ -218,6 +304,21 @@ describe("iso verify", () => {
       JSON.stringify(found),
     );
     assert.match(found[0]?.message ?? "", /bios is not supported on arm64/);
+  });
+
+  it("refuses persistence on a CD-only ISO, at persistence, and passes it on a hybrid one", () => {
+    const found = problems(
+      recipe("amd64", "  - { type: iso, hybrid: false, persistence: true }\n"),
+    );
+    assert.deepEqual(
+      found.map((p) => p.path),
+      ["outputs[0].persistence"],
+      JSON.stringify(found),
+    );
+    assert.match(found[0]?.message ?? "", /CD-only ISO/);
+    assert.match(found[0]?.hint ?? "", /hybrid: false/);
+    assert.deepEqual(problems(recipe("amd64", "  - { type: iso, persistence: true }\n")), []);
+    assert.deepEqual(problems(recipe("amd64", "  - { type: iso, hybrid: false }\n")), []);
   });
 
   it("refuses a stack without a kernel, at type", () => {
