@@ -40,7 +40,9 @@ export const IsoOutput = z.strictObject({
       // keeps it, with room for the kernels of later versions.
       esp_size: sizeField
         .optional()
-        .describe("The installed disk's EFI system partition (default 256M): the ISO holds it whole"),
+        .describe(
+          "The installed disk's EFI system partition (default 256M): the ISO holds it whole",
+        ),
     })
     .default({ table: "gpt", boot: "uefi", filesystem: "ext4", root: "immutable" })
     .describe("The installed disk's layout (as a disk output's keys)"),
