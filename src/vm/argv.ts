@@ -53,6 +53,8 @@ export interface VmConfig {
    * directory on QEMU's built-in TFTP server and `bootfile` is the file its DHCP names.
    */
   network?: { sshPort?: number; tftp?: string; bootfile?: string } | false;
+  /** A Unix socket for QEMU's human monitor (the library resets a stalled boot through it). */
+  monitor?: string;
   /** Shown in `ps` and the QEMU monitor. */
   name?: string;
   /** Appended verbatim (e.g. a debug console for the KVM probe). */
@@ -228,6 +230,9 @@ export function qemuArgv(config: VmConfig): string[] {
   if (config.pxe) argv.push("-boot", "order=n");
   argv.push("-device", "virtio-rng-pci");
   argv.push(...serialArgs(config.serial));
+  if (config.monitor !== undefined) {
+    argv.push("-monitor", `unix:${optionValue(config.monitor)},server=on,wait=off`);
+  }
   argv.push(...(config.extraArgs ?? []));
   return argv;
 }

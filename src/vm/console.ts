@@ -97,7 +97,7 @@ export class ConsoleBuffer {
         waiter.fail(
           new StrataError(
             "E_VM_TIMEOUT",
-            `timed out after ${formatSeconds(timeoutMs)} waiting for ${what ?? String(re)} on the serial console; its last lines:\n${this.tail()}`,
+            `timed out after ${formatSeconds(timeoutMs)} waiting for ${what ?? String(re)} on the serial console, whose last line is ${JSON.stringify(this.tail(1))}; its last lines:\n${this.tail()}`,
             {
               hint: "the guest is slow (TCG?) or stuck; raise the timeout or read the console log",
             },

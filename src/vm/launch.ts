@@ -56,6 +56,8 @@ export interface Launch {
   disk: string | undefined;
   /** The temporary directory (copies of the image and the firmware vars). */
   dir: string;
+  /** QEMU's monitor socket, when the console is on pipes (a library-driven machine). */
+  monitor: string | undefined;
   /** Removes the temporary directory; safe to call twice. */
   dispose(): void;
 }
@@ -78,6 +80,9 @@ export async function prepareLaunch(options: LaunchOptions, serial: SerialConfig
         ? undefined
         : await prepareBootDisk(options.image, { copy, dir, sizeBytes: options.diskSizeBytes });
     const firmware = options.boot === "uefi" ? prepareFirmware(options.arch, dir) : undefined;
+    // A socket path is limited to 108 bytes; without one the machine simply cannot be reset.
+    const socket = join(dir, "monitor.sock");
+    const monitor = serial.kind === "pipe" && socket.length < 100 ? socket : undefined;
     const argv = qemuArgv({
       arch: options.arch,
       accel: accel.accel,
@@ -95,10 +100,11 @@ export async function prepareLaunch(options: LaunchOptions, serial: SerialConfig
       pxe: options.pxe !== undefined,
       serial,
       network: { sshPort: options.sshPort, ...options.pxe },
+      monitor,
       name: options.name,
       extraArgs: options.extraArgs,
     });
-    return { argv, accel, disk, dir, dispose };
+    return { argv, accel, disk, dir, monitor, dispose };
   } catch (e) {
     dispose();
     throw e;

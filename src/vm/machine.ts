@@ -19,9 +19,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream, openSync, type WriteStream } from "node:fs";
+import { createConnection } from "node:net";
 import { StrataError } from "../errors.js";
 import type { AccelChoice } from "./accel.js";
-import { ConsoleBuffer, KERNEL_OOPS, lineStart } from "./console.js";
+import { ConsoleBuffer, formatSeconds, KERNEL_OOPS, lineStart } from "./console.js";
 import { type Launch, type LaunchOptions, prepareLaunch } from "./launch.js";
 import { exitedError, type QemuProcess, startQemu } from "./qemu-process.js";
 import {
@@ -42,6 +43,11 @@ export interface BootOptions extends LaunchOptions {
   consoleLog?: string;
   /** Called with each chunk the console prints (unfiltered). */
   onConsole?: (chunk: string) => void;
+  /**
+   * A boot whose console stays silent this long before its kernel runs is reset once through
+   * QEMU's monitor (default 180 s; 0: never). See Machine's stall guard.
+   */
+  stallResetMs?: number;
 }
 
 export interface ExecResult {
@@ -51,6 +57,13 @@ export interface ExecResult {
 }
 
 const DEFAULT_BOOT_TIMEOUT_MS = 600_000;
+const DEFAULT_STALL_RESET_MS = 180_000;
+/** The kernel asked the firmware to restart the machine: a new boot begins. */
+const RESTART = /reboot: Restarting system/g;
+/** A kernel's first message (the previous kernel's last ones carry its uptime). */
+const KERNEL_START = /\[\s*0\.0{6}\]/;
+/** A kernel message from its second second on: the kernel runs, timers and all. */
+const KERNEL_RUNNING = /\[\s*[1-9]\d*\.\d{6}\]/;
 const DEFAULT_EXEC_TIMEOUT_MS = 120_000;
 /** How long after an oops the console is still read, so the error quotes its trace. */
 const OOPS_TRACE_MS = 2000;
@@ -81,6 +94,14 @@ export class Machine {
   private readonly log: WriteStream | undefined;
   private readonly onConsole: ((chunk: string) => void) | undefined;
   private readonly startedAt = Date.now();
+  private readonly stallResetMs: number;
+  /** The stall guard is armed from a (re)start until the kernel runs or getty prompts. */
+  private bootStarted: number | undefined = 0;
+  private bootScanned = 0;
+  private kernelStarted: number | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private resetsThisBoot = 0;
+  private resetCount = 0;
 
   /** Use bootMachine(). */
   constructor(parts: {
@@ -88,8 +109,10 @@ export class Machine {
     launch: Launch;
     log?: WriteStream;
     onConsole?: (chunk: string) => void;
+    stallResetMs?: number;
   }) {
     const { qemu } = parts;
+    this.stallResetMs = parts.launch.monitor ? (parts.stallResetMs ?? DEFAULT_STALL_RESET_MS) : 0;
     this.qemu = qemu;
     this.launch = parts.launch;
     this.accel = parts.launch.accel;
@@ -99,7 +122,9 @@ export class Machine {
     qemu.stdout?.on("data", (chunk: Buffer) => this.received(chunk.toString("utf8")));
     // Typing at a QEMU that just exited is reported by the exit, not as an EPIPE crash.
     qemu.stdin?.on("error", () => {});
+    this.armStallTimer();
     void qemu.exited.then((result) => {
+      this.disarmStallGuard();
       if (this.closed || this.poweringOff) {
         this.console.end(new StrataError("E_VM", "the machine was closed"));
       } else {
@@ -135,6 +160,11 @@ export class Machine {
     return !this.qemu.hasExited();
   }
 
+  /** How many times the stall guard reset the machine. */
+  get resets(): number {
+    return this.resetCount;
+  }
+
   /** The last `lines` lines of the console. */
   tail(lines?: number): string {
     return this.console.tail(lines);
@@ -152,6 +182,75 @@ export class Machine {
       this.promptScanned = text.length;
     }
     this.watchForOops();
+    this.watchBootProgress();
+  }
+
+  /**
+   * The stall guard. Under TCG a boot can hang, rarely and at random, between the kernel's
+   * restart and its first timed messages (seen once in about a hundred reboots: the firmware
+   * had loaded the kernel and nothing more came for ten minutes). Nothing strata or the recipe
+   * decides runs in that window, so the guard does what a hardware watchdog would: once the
+   * console has been silent for stallResetMs in it, the machine is reset (QEMU's system_reset),
+   * once per boot, and a line on the console says so. A boot that stalls again fails its wait.
+   */
+  private watchBootProgress(): void {
+    if (this.stallResetMs <= 0) return;
+    const text = this.console.output;
+    const from = lineStart(text, this.bootScanned - 256);
+    this.bootScanned = text.length;
+    let restartAt = -1;
+    for (const m of text.slice(from).matchAll(RESTART)) restartAt = from + m.index;
+    if (restartAt >= 0) {
+      this.bootStarted = restartAt;
+      this.kernelStarted = undefined;
+      this.resetsThisBoot = 0;
+    }
+    if (this.bootStarted === undefined) return;
+    const since = text.slice(Math.max(this.bootStarted, from));
+    if (this.kernelStarted === undefined) {
+      const k = KERNEL_START.exec(since);
+      if (k) this.kernelStarted = Math.max(this.bootStarted, from) + k.index;
+    }
+    const kernel =
+      this.kernelStarted === undefined ? "" : text.slice(Math.max(this.kernelStarted, from));
+    if (KERNEL_RUNNING.test(kernel) || LOGIN_PROMPT.test(since)) {
+      this.bootStarted = undefined;
+      this.disarmStallGuard();
+    } else {
+      this.armStallTimer();
+    }
+  }
+
+  private armStallTimer(): void {
+    if (this.stallResetMs <= 0 || this.bootStarted === undefined) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => void this.stalled(), this.stallResetMs);
+    this.stallTimer.unref();
+  }
+
+  private disarmStallGuard(): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
+  private async stalled(): Promise<void> {
+    this.stallTimer = undefined;
+    if (this.closed || this.qemu.hasExited() || this.resetsThisBoot >= 1) return;
+    this.resetsThisBoot++;
+    this.resetCount++;
+    const note = `\n[strata: the boot printed nothing for ${formatSeconds(this.stallResetMs)} before its kernel ran; resetting the machine]\n`;
+    this.log?.write(note);
+    this.console.append(note);
+    this.bootScanned = this.console.output.length;
+    this.bootStarted = this.bootScanned;
+    this.kernelStarted = undefined;
+    try {
+      await monitorCommand(this.launch.monitor as string, "system_reset");
+    } catch {
+      // No monitor to reach: the waits time out as they would have.
+      return;
+    }
+    this.armStallTimer();
   }
 
   /**
@@ -354,17 +453,41 @@ export class Machine {
   /** SIGKILLs QEMU now (close() still removes the temporary files). */
   async kill(): Promise<void> {
     this.closed = true;
+    this.disarmStallGuard();
     await this.qemu.kill();
   }
 
   /** Always safe to call, also twice: kills QEMU if it runs and removes temporary files. */
   async close(): Promise<void> {
     this.closed = true;
+    this.disarmStallGuard();
     await this.qemu.stop(3000);
     await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
     this.launch.dispose();
     this.qemu.release();
   }
+}
+
+/**
+ * Sends one command to QEMU's human monitor on a Unix socket: after its first prompt, and
+ * the connection is closed at the next prompt (the command has run by then).
+ */
+function monitorCommand(socket: string, command: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(socket);
+    let answer = "";
+    let prompts = 0;
+    c.setTimeout(10_000, () => c.destroy(new Error("QEMU's monitor did not answer")));
+    c.on("error", reject);
+    c.on("close", () => (prompts >= 2 ? resolve() : reject(new Error("QEMU's monitor closed"))));
+    c.on("data", (chunk: Buffer) => {
+      answer += chunk.toString("utf8");
+      const seen = answer.split("(qemu)").length - 1;
+      if (seen >= 1 && prompts === 0) c.write(`${command}\n`);
+      if (seen >= 2 && prompts < 2) c.end();
+      prompts = seen;
+    });
+  });
 }
 
 /** Copies the image and firmware vars, picks the accelerator, starts QEMU. */
@@ -379,7 +502,13 @@ export async function bootMachine(options: BootOptions): Promise<Machine> {
       log.on("error", () => {});
     }
     qemu = startQemu(launch.argv, ["pipe", "pipe", "pipe"]);
-    return new Machine({ qemu, launch, log, onConsole: options.onConsole });
+    return new Machine({
+      qemu,
+      launch,
+      log,
+      onConsole: options.onConsole,
+      stallResetMs: options.stallResetMs,
+    });
   } catch (e) {
     await qemu?.kill();
     qemu?.release();

@@ -116,6 +116,13 @@ describe("qemuArgv", () => {
     assert.deepEqual(values(argv, "-mon"), []);
   });
 
+  it("gives the monitor a Unix socket when asked, commas doubled, and none otherwise", () => {
+    assert.deepEqual(values(qemuArgv(amd64), "-monitor"), []);
+    assert.deepEqual(values(qemuArgv({ ...amd64, monitor: "/tmp/a,b/monitor.sock" }), "-monitor"), [
+      "unix:/tmp/a,,b/monitor.sock,server=on,wait=off",
+    ]);
+  });
+
   it("shares the terminal between console and monitor for strata run (Ctrl-A X quits)", () => {
     const argv = qemuArgv({ ...amd64, serial: { kind: "terminal" } });
     assert.deepEqual(values(argv, "-chardev"), ["stdio,id=console,mux=on,signal=off"]);

@@ -71,6 +71,7 @@ describe("ConsoleBuffer", () => {
     await assert.rejects(c.waitFor(/never/, 30, "the login prompt"), (e: StrataError) => {
       assert.equal(e.code, "E_VM_TIMEOUT");
       assert.match(e.message, /waiting for the login prompt/);
+      assert.match(e.message, /whose last line is "line 49"; its last lines:\n/);
       assert.match(e.message, /line 20\nline 21/);
       assert.doesNotMatch(e.message, /line 19\n/);
       assert.ok(e.hint);

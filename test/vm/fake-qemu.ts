@@ -7,10 +7,13 @@
  *
  * Environment: FAKE_QEMU_ARGV (file to write { argv, sizes of the -drive files } to), FAKE_QEMU_MODE (login |
  * password | silent | oops | exit | exit:<code>), FAKE_QEMU_PASSWORD (for mode password),
- * FAKE_QEMU_ECHO=always (keep echoing typed lines, as a shell with its own line editor does).
+ * FAKE_QEMU_ECHO=always (keep echoing typed lines, as a shell with its own line editor does),
+ * FAKE_QEMU_STALL=once|always (a reboot prints the kernel's restart message and then nothing,
+ * the first time or every time, until `system_reset` comes on the `-monitor unix:` socket).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 
 const mode = process.env.FAKE_QEMU_MODE ?? "login";
 if (process.env.FAKE_QEMU_ARGV) {
@@ -40,6 +43,7 @@ let state: State = "boot";
 let echo = true;
 let shell: ChildProcess | undefined;
 let pending = "";
+let stalledOnce = false;
 
 function boot(): void {
   state = "boot";
@@ -105,6 +109,14 @@ function line(text: string): void {
   if (text === "reboot") {
     stopShell();
     out("[  OK  ] Reached target reboot.target - System Reboot.\nreboot: Restarting system\n");
+    // The old kernel's last words carry its uptime; then the firmware, or a stall.
+    out("[   60.642003] reboot: machine restart\n");
+    const stall = process.env.FAKE_QEMU_STALL;
+    if (stall === "always" || (stall === "once" && !stalledOnce)) {
+      stalledOnce = true;
+      state = "boot";
+      return;
+    }
     setTimeout(boot, 50);
     return;
   }
@@ -145,5 +157,29 @@ process.on("SIGTERM", () => {
   process.stderr.write("qemu-system-x86_64: terminating on signal 15\n");
   process.exit(0);
 });
+
+// QEMU's human monitor: a banner, a prompt, and `system_reset` boots again.
+const monitorArg = process.argv.indexOf("-monitor");
+const monitor = /^unix:(.*),server=on,wait=off$/.exec(process.argv[monitorArg + 1] ?? "");
+if (monitorArg !== -1 && monitor?.[1]) {
+  createServer((c) => {
+    c.write("QEMU fake monitor - type 'help' for more information\r\n(qemu) ");
+    let typed = "";
+    c.on("data", (b: Buffer) => {
+      typed += b.toString("utf8");
+      if (!typed.includes("\n")) return;
+      // With FAKE_QEMU_STALL=always the boot after the reset stalls too.
+      if (typed.startsWith("system_reset") && process.env.FAKE_QEMU_STALL !== "always") {
+        stopShell();
+        boot();
+      }
+      typed = "";
+      c.write("system_reset\r\n(qemu) ");
+    });
+    c.on("error", () => {});
+  })
+    .listen(monitor[1])
+    .unref();
+}
 
 boot();

@@ -197,6 +197,60 @@ describe("reboot and poweroff", () => {
   });
 });
 
+describe("the stall guard", () => {
+  it("resets a reboot that stalls before its kernel runs, once, and says so", async () => {
+    const m = await boot({ FAKE_QEMU_STALL: "once" }, { stallResetMs: 500 });
+    try {
+      await m.login();
+      await m.reboot({ timeoutMs: 30_000 });
+      assert.equal(m.resets, 1);
+      assert.match(m.output, /\[strata: the boot printed nothing for 0\.5 s before its kernel ran/);
+      await m.login("root", "", { timeoutMs: 30_000 });
+      assert.equal((await m.exec("echo after")).output, "after\n");
+      // A second reboot does not stall: nothing more is reset.
+      await m.reboot({ timeoutMs: 30_000 });
+      assert.equal(m.resets, 1);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it("resets a boot once only: a boot that stalls again fails its wait", async () => {
+    const m = await boot({ FAKE_QEMU_STALL: "always" }, { stallResetMs: 300 });
+    try {
+      await m.login();
+      await rejectsWith(m.reboot({ timeoutMs: 3000 }), "E_VM_TIMEOUT", /resetting the machine/);
+      assert.equal(m.resets, 1);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it("leaves a running system alone, however long a command is silent", async () => {
+    const m = await boot({}, { stallResetMs: 300 });
+    try {
+      await m.login();
+      assert.equal((await m.exec("sleep 1; echo done")).output, "done\n");
+      assert.equal(m.resets, 0);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it("passes QEMU a monitor socket in the machine's own directory", async () => {
+    const m = await boot();
+    try {
+      const i = m.argv.indexOf("-monitor");
+      assert.match(
+        m.argv[i + 1] ?? "",
+        /^unix:.*\/strata-vm-[^/]+\/monitor\.sock,server=on,wait=off$/,
+      );
+    } finally {
+      await m.close();
+    }
+  });
+});
+
 describe("failures", () => {
   it("reports a QEMU that exits early with its command line and stderr", async () => {
     const m = await boot({ FAKE_QEMU_MODE: "exit" });
