@@ -187,11 +187,12 @@ export class Machine {
 
   /**
    * The stall guard. Under TCG a boot can hang, rarely and at random, between the kernel's
-   * restart and its first timed messages (seen once in about a hundred reboots: the firmware
-   * had loaded the kernel and nothing more came for ten minutes). Nothing strata or the recipe
-   * decides runs in that window, so the guard does what a hardware watchdog would: once the
-   * console has been silent for stallResetMs in it, the machine is reset (QEMU's system_reset),
-   * once per boot, and a line on the console says so. A boot that stalls again fails its wait.
+   * restart and its first timed messages (seen once in many CI runs: the firmware had loaded
+   * the kernel and nothing more came for ten minutes). No code of strata's or the recipe's runs
+   * yet in that window (the initramfs comes later), so the guard does what a hardware watchdog
+   * would: once the console has been silent for stallResetMs in it, the machine is reset
+   * (QEMU's system_reset), once per boot, and a line on the console says so. A boot that
+   * stalls again fails its wait.
    */
   private watchBootProgress(): void {
     if (this.stallResetMs <= 0) return;
