@@ -19,11 +19,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream, openSync, type WriteStream } from "node:fs";
-import { createConnection } from "node:net";
 import { StrataError } from "../errors.js";
 import type { AccelChoice } from "./accel.js";
 import { ConsoleBuffer, formatSeconds, KERNEL_OOPS, lineStart } from "./console.js";
 import { type Launch, type LaunchOptions, prepareLaunch } from "./launch.js";
+import { monitorCommand } from "./monitor.js";
 import { exitedError, type QemuProcess, startQemu } from "./qemu-process.js";
 import {
   AFTER_PASSWORD,
@@ -454,41 +454,17 @@ export class Machine {
   /** SIGKILLs QEMU now (close() still removes the temporary files). */
   async kill(): Promise<void> {
     this.closed = true;
-    this.disarmStallGuard();
     await this.qemu.kill();
   }
 
   /** Always safe to call, also twice: kills QEMU if it runs and removes temporary files. */
   async close(): Promise<void> {
     this.closed = true;
-    this.disarmStallGuard();
     await this.qemu.stop(3000);
     await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
     this.launch.dispose();
     this.qemu.release();
   }
-}
-
-/**
- * Sends one command to QEMU's human monitor on a Unix socket: after its first prompt, and
- * the connection is closed at the next prompt (the command has run by then).
- */
-function monitorCommand(socket: string, command: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = createConnection(socket);
-    let answer = "";
-    let prompts = 0;
-    c.setTimeout(10_000, () => c.destroy(new Error("QEMU's monitor did not answer")));
-    c.on("error", reject);
-    c.on("close", () => (prompts >= 2 ? resolve() : reject(new Error("QEMU's monitor closed"))));
-    c.on("data", (chunk: Buffer) => {
-      answer += chunk.toString("utf8");
-      const seen = answer.split("(qemu)").length - 1;
-      if (seen >= 1 && prompts === 0) c.write(`${command}\n`);
-      if (seen >= 2 && prompts < 2) c.end();
-      prompts = seen;
-    });
-  });
 }
 
 /** Copies the image and firmware vars, picks the accelerator, starts QEMU. */
