@@ -55,6 +55,7 @@ function buildOptions(o: Record<string, unknown>) {
     rebuild: o.rebuild as string[],
     verbose: o.verbose as boolean | undefined,
     refresh: o.refresh as boolean | undefined,
+    key: o.key as string | undefined,
   };
 }
 
@@ -101,6 +102,11 @@ const commonBuildOptions = (cmd: Command) =>
       [],
     )
     .option("--refresh", "refresh apt's package lists even when they are fresh (younger than 6 h)")
+    .option(
+      "--key <file>",
+      "secret signing key (`strata key generate`): signs update versions and the netboot " +
+        "manifest of a recipe with `update:`",
+    )
     .option("-v, --verbose", "print every line of tool output when not on a terminal");
 
 commonBuildOptions(
@@ -395,7 +401,6 @@ commonBuildOptions(
     )
     .argument("[recipe]", "recipe file, or a directory holding strata.yaml", ".")
     .requiredOption("--repo <dir>", "the update repository")
-    .option("--key <file>", "the secret signing key (`strata key generate` wrote it)")
     .option("--channel <name>", "the channel (default: the recipe's update.channel)")
     .option("--output <name>", "the disk output to publish (default: the first)")
     .option("-o, --out <dir>", "where the build goes", "out")

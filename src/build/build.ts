@@ -31,6 +31,7 @@ import { BuildContext, type BuildOptions, resolveSettings } from "./context.js";
 import { diffPackages, type PackageChanges } from "./dpkg.js";
 import { type BuiltTree, buildLayerTree, type StepTiming } from "./layer.js";
 import { writeBuildReport } from "./report.js";
+import { checkSigningKey, signerFor } from "./signing.js";
 import { isUpToDate, outputKey, stampOutput } from "./output-stamps.js";
 import { moduleFile, placeModule, verifyModulesToPlace } from "./place-modules.js";
 import { type Lower, mountStack } from "./stack.js";
@@ -304,9 +305,10 @@ function stackView(
   };
 }
 
-function outputEnv(ctx: BuildContext): OutputEnv {
+function outputEnv(ctx: BuildContext, sign: OutputEnv["sign"]): OutputEnv {
   const { settings } = ctx;
   return {
+    sign,
     recipe: { name: settings.recipe.recipe.name, dir: settings.recipe.dir },
     distro: settings.distro,
     epoch: settings.epoch,
@@ -330,6 +332,7 @@ async function writeOutput(
   built: BuiltLayers,
   out: string,
   t0: number,
+  sign: OutputEnv["sign"],
 ): Promise<OutputResult> {
   const started = Date.now();
   const target = join(out, o.file);
@@ -365,7 +368,7 @@ async function writeOutput(
       scratch,
       stack: stackView(ctx, built, p, o.stack, scratch),
       added,
-      env: outputEnv(ctx),
+      env: outputEnv(ctx, sign),
     });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -421,6 +424,7 @@ export async function build(
     options,
     () => prepareOutDir(out),
     async (ctx, recipe) => {
+      await checkSigningKey(recipe, options.key);
       let p = await plan(recipe, ctx.settings, ctx.cache, options);
       // A damaged module that would be placed is evicted: plan again to rebuild it.
       if (!(await verifyModulesToPlace(ctx.cache, p, out)))
@@ -440,7 +444,8 @@ export async function build(
         if (/^\d\d-.+\.sqfs$/.test(f) && !files.has(f)) rmSync(join(out, f));
 
       const outputs: OutputResult[] = [];
-      for (const o of p.outputs) outputs.push(await writeOutput(ctx, p, o, built, out, t0));
+      const sign = signerFor(options.key);
+      for (const o of p.outputs) outputs.push(await writeOutput(ctx, p, o, built, out, t0, sign));
       built.release();
 
       const manifestPath = join(out, "manifest.json");

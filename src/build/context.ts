@@ -47,6 +47,12 @@ export interface BuildOptions {
   reportHtml?: string;
   /** Refresh apt's package lists even when they are fresh (see build/apt-lists.ts). */
   refresh?: boolean;
+  /**
+   * The secret key (`strata key generate`) that signs what the build's machines check: a
+   * netboot output's manifest. Needed when the recipe has `update:` (its keyring) and a
+   * netboot output; checked against that keyring before anything is built.
+   */
+  key?: string;
 }
 
 export interface ResolvedDistro {

@@ -2,14 +2,13 @@
  * `strata publish RECIPE --repo DIR --key KEY.key [--channel NAME]`: builds the recipe (cached)
  * and adds its disk output's version to an update repository (src/update/repo.ts) as the
  * channel's next version. The build's `<name>.release/` holds what goes in. Before anything
- * is written, the key is checked against the recipe's own keyring: a repository signed with a
- * key the devices do not trust would be refused by every one of them.
+ * is built, the build checks the key against the recipe's own keyring (src/build/signing.ts):
+ * a repository signed with a key the devices do not trust would be refused by every one of them.
  *
  * `strata publish --gc --repo DIR [--keep N]` drops the versions no channel points at beyond
  * the newest N, and the layers and boot files no kept version references.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build, type BuildResult } from "../build/build.js";
 import type { BuildOptions } from "../build/context.js";
@@ -17,7 +16,7 @@ import { StrataError } from "../errors.js";
 import { RELEASE_JSON, releaseDirName } from "../outputs/disk/release.js";
 import { defaultReporter } from "../progress.js";
 import { type LoadedRecipe, loadRecipe } from "../recipe/load.js";
-import { verifySignature, withSigner } from "../update/keys.js";
+import { withSigner } from "../update/keys.js";
 import { parseManifest } from "../update/manifest.js";
 import { addRelease, type PublishResult, type ReleaseInput, withRepoLock } from "../update/repo.js";
 import { builtImage, pickDiskOutput } from "./disk-output.js";
@@ -68,25 +67,6 @@ export function readReleaseDir(dir: string): ReleaseInput {
   };
 }
 
-/** Signs a scratch file with `key` and checks it with `keyring`, or throws E_KEY. */
-async function checkKeyMatches(key: string, keyring: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "strata-keycheck-"));
-  try {
-    const probe = join(dir, "probe");
-    writeFileSync(probe, "strata key check\n");
-    await withSigner(key, (sign) => sign(probe));
-    await verifySignature(keyring, probe).catch((e) => {
-      throw new StrataError(
-        "E_KEY",
-        `${key} does not sign for the recipe's keyring ${keyring}: devices would refuse the update`,
-        { hint: "publish with the .key whose .pub the recipe's `update.keyring` names", cause: e },
-      );
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 export async function publish(
   recipeOrPath: LoadedRecipe | string,
   options: PublishOptions,
@@ -108,7 +88,7 @@ export async function publish(
       hint: "letters, digits, . _ -",
     });
   }
-  await checkKeyMatches(resolve(options.key), resolve(recipe.dir, update.keyring));
+  // The build checks the key against the recipe's keyring before it builds anything.
   const result: BuildResult = await build(recipe, options);
   const image = builtImage(result, choice);
   const release = readReleaseDir(join(resolve(image, ".."), releaseDirName(choice.name)));

@@ -6,14 +6,19 @@
  * same strata boot script, and adds busybox: its wget and sha256sum fetch and check the layers
  * in the initramfs, and klibc's ipconfig (initramfs-tools' configure_networking) brings the
  * network up. It installs no boot loader, so netboot and live outputs of one recipe share it.
+ *
+ * A recipe with `update:` adds its keyring and gpgv, which the initramfs hook copies in: a
+ * netboot then boots only a manifest signed by that keyring. gpgv, not sqv, because it is in
+ * every Debian release strata builds and the host's own tests run the same verifier.
  */
 import { join } from "node:path";
 import type { ResolvedLayer } from "../recipe/graph.js";
-import type { Step } from "../recipe/schema.js";
+import type { Recipe, Step } from "../recipe/schema.js";
 import { addedLayer } from "./added-layer.js";
 import { type BootFiles, checkKernelInTop, extractBootFiles } from "./disk/boot-files.js";
 import { initramfsScriptSteps, kernelLayerOf, MKINITRAMFS } from "./disk/boot-layer.js";
 import { consoles } from "./disk/cmdline.js";
+import { UPDATE_KEYRING } from "./disk/update-layer.js";
 import { kernelPrecondition } from "./kernel-check.js";
 import type { AddedLayer, AddLayersContext, OutputInput } from "./types.js";
 
@@ -21,16 +26,21 @@ export const RAM_BOOT_ROLE = "boot";
 
 export const RAM_BOOT_PACKAGES = ["initramfs-tools", "busybox"];
 
-export function ramBootSteps(): Step[] {
+/** The verifier the initramfs checks a manifest's signature with. */
+export const RAM_BOOT_VERIFIER = "gpgv";
+
+export function ramBootSteps(recipe: Recipe): Step[] {
+  const keyring = recipe.update?.keyring;
   return [
-    { packages: RAM_BOOT_PACKAGES },
+    { packages: keyring ? [...RAM_BOOT_PACKAGES, RAM_BOOT_VERIFIER] : RAM_BOOT_PACKAGES },
+    ...(keyring ? [{ copy: { from: keyring, to: UPDATE_KEYRING, mode: "0644" } }] : []),
     ...initramfsScriptSteps(),
     { run: { name: "initramfs", script: MKINITRAMFS } },
   ];
 }
 
-export function ramBootLayer(on: ResolvedLayer): ResolvedLayer {
-  return addedLayer(on, `${on.name}.boot-ram`, ramBootSteps(), "boot layer", "outputs");
+export function ramBootLayer(on: ResolvedLayer, recipe: Recipe): ResolvedLayer {
+  return addedLayer(on, `${on.name}.boot-ram`, ramBootSteps(recipe), "boot layer", "outputs");
 }
 
 /** The output's boot layer, with the E_NO_KERNEL check a disk's has. */
@@ -38,7 +48,7 @@ export function ramBootLayers(what: string, ctx: AddLayersContext): AddedLayer[]
   return [
     {
       role: RAM_BOOT_ROLE,
-      layer: ramBootLayer(kernelLayerOf(ctx.stack)),
+      layer: ramBootLayer(kernelLayerOf(ctx.stack), ctx.recipe),
       precondition: kernelPrecondition(what, ctx),
     },
   ];

@@ -56,6 +56,12 @@ export interface OutputEnv {
   /** SOURCE_DATE_EPOCH of the build */
   readonly epoch: number;
   readonly reporter: Reporter;
+  /**
+   * Signs `file` into `file.sig` with the build's key (`--key`); undefined when it has none.
+   * The build refuses to start without one when a netboot output of a recipe with `update:`
+   * needs it.
+   */
+  readonly sign?: (file: string) => Promise<void>;
   /** Runs a command in the build's private mount namespace (where `nsPath`s are valid). */
   run(cmd: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
 }

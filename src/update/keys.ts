@@ -137,3 +137,22 @@ export async function verifySignature(keyring: string, file: string): Promise<vo
     });
   }
 }
+
+/** Signs a scratch file with `key` and checks it with `keyring`, or throws E_KEY. */
+export async function checkKeyMatches(key: string, keyring: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "strata-keycheck-"));
+  try {
+    const probe = join(dir, "probe");
+    writeFileSync(probe, "strata key check\n");
+    await withSigner(key, (sign) => sign(probe));
+    await verifySignature(keyring, probe).catch((e) => {
+      throw new StrataError(
+        "E_KEY",
+        `${key} does not sign for the recipe's keyring ${keyring}: devices would refuse what it signs`,
+        { hint: "pass the .key whose .pub the recipe's `update.keyring` names", cause: e },
+      );
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

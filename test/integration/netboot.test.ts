@@ -3,7 +3,9 @@
  * with a direct kernel boot and with a real PXE boot (SeaBIOS, the NIC's iPXE ROM, QEMU's
  * TFTP, then HTTP from strata's server), and the live directory's three files. One build makes
  * both from the same cached layers as examples/disk and the disk tests; the three boots run
- * at once. Bad outputs are refused at validation, before anything is built.
+ * at once. The recipe has `update:`, so the build signs the netboot manifest with its key and
+ * the initramfs boots only with that signature good. Bad outputs are refused at validation,
+ * and a build without the key before anything is built.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -12,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import type { BuildResult } from "../../src/build/build.js";
 import { bootMachine, type Machine } from "../../src/vm/machine.js";
 import { liveBoot, netbootBoot, type RamBoot } from "../../src/vm/ram-boot.js";
+import { generateKey, verifySignature } from "../../src/update/keys.js";
 import { exampleWith } from "../example-recipe.js";
 import { ok, whileLoggedIn } from "./machine-helpers.js";
 import {
@@ -44,7 +47,9 @@ describe("netboot and live outputs", { skip: needsRoot }, () => {
   const layerDigests = () =>
     result.layers.filter((l) => l.file).map((l) => l.digest.replace(/^sha256:/, ""));
 
-  before(() => {
+  const keyring = () => join(recipeDir, "keys/update.pub");
+
+  before(async () => {
     out = tempDir("strata-out-");
     recipeDir = tempDir("strata-recipe-");
     exampleWith(
@@ -53,12 +58,19 @@ describe("netboot and live outputs", { skip: needsRoot }, () => {
         '{ type: netboot, name: net, url: "http://${server}/kiosk/" }',
         "{ type: live, name: live }",
       ],
-      { edit: (yaml) => yaml.replace(/^vars:\n/m, "vars:\n  server: 10.0.2.2:8080\n") },
+      {
+        edit: (yaml) =>
+          `${yaml.replace(/^vars:\n/m, "vars:\n  server: 10.0.2.2:8080\n")}` +
+          'update: { url: "http://${server}/updates", keyring: keys/update.pub }\n',
+      },
     );
+    await generateKey(join(recipeDir, "keys/update"), "netboot test");
     const r = cli([
       "build",
       recipeDir,
       "--json",
+      "--key",
+      join(recipeDir, "keys/update.key"),
       "--set",
       "server=boot.example:8080",
       "--cache-dir",
@@ -74,7 +86,7 @@ describe("netboot and live outputs", { skip: needsRoot }, () => {
     rmSync(recipeDir, { recursive: true, force: true });
   });
 
-  it("writes a netboot directory in an update repository's layout, its iPXE script naming `url`", () => {
+  it("writes a netboot directory in an update repository's layout, signed, its iPXE script naming `url`", async () => {
     const dir = netboot();
     assert.deepEqual(readdirSync(dir).sort(), [
       "boot",
@@ -91,12 +103,19 @@ describe("netboot and live outputs", { skip: needsRoot }, () => {
         .sort(),
     );
     const manifest = JSON.parse(readFileSync(join(dir, "versions/1/manifest.json"), "utf8"));
+    // Signed by the build's key, which the recipe's keyring trusts.
+    assert.deepEqual(readdirSync(join(dir, "versions/1")).sort(), [
+      "manifest.json",
+      "manifest.json.sig",
+    ]);
+    await verifySignature(keyring(), join(dir, "versions/1/manifest.json"));
     assert.deepEqual(
       manifest.layers.map((l: { digest: string }) => l.digest),
       layerDigests(),
     );
     const sidecar = JSON.parse(readFileSync(join(dir, "netboot.json"), "utf8"));
     assert.equal(sidecar.url, "http://boot.example:8080/kiosk");
+    assert.equal(sidecar.signed, true);
     assert.equal(
       sidecar.layerBytes,
       manifest.layers.reduce((n: number, l: { bytes: number }) => n + l.bytes, 0),
@@ -158,6 +177,29 @@ describe("netboot and live outputs", { skip: needsRoot }, () => {
     assert.doesNotMatch(r.stderr, /bootstrap/i);
   });
 
+  it("refuses to build the netboot output of a recipe with `update:` without its key, or with another", async () => {
+    const other = tempDir("strata-keys-");
+    await generateKey(join(other, "other"), "other");
+    for (const key of [[], ["--key", join(other, "other.key")]]) {
+      const empty = tempDir("strata-out-");
+      const r = cli(["build", recipeDir, "--cache-dir", TEST_CACHE, "--out", empty, ...key]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        key.length === 0
+          ? /E_KEY.*outputs\[0\] \(netboot 'net'\) of recipe 'disk' must be signed[\s\S]*hint: build with --key/
+          : /E_KEY.*other\.key does not sign for the recipe's keyring/,
+      );
+      assert.doesNotMatch(r.stderr, /bootstrap|layer /i);
+      assert.deepEqual(
+        readdirSync(empty).filter((f) => !f.startsWith(".")),
+        [],
+      );
+      rmSync(empty, { recursive: true, force: true });
+    }
+    rmSync(other, { recursive: true, force: true });
+  });
+
   describe("boots", { concurrency: true }, () => {
     it("netboot, direct kernel boot: the layers come over HTTP into RAM, each once, and are the root", async () => {
       const rb = await netbootBoot(netboot());
@@ -172,6 +214,12 @@ describe("netboot and live outputs", { skip: needsRoot }, () => {
         for (const d of layerDigests())
           assert.match(stored, new RegExp(`^${d}  ${d}\\.sqfs$`, "m"));
         assert.match(await ok(m, "cat /proc/cmdline"), /strata\.fetch=http:\/\/10\.0\.2\.2:\d+ /);
+        // The initramfs checked the manifest's signature with the keyring it carries.
+        assert.match(
+          m.output,
+          /strata: http:\S+\/versions\/1\/manifest\.json has a good signature by the update keyring/,
+        );
+        await ok(m, "test -s /run/strata/store/versions/1/manifest.json.sig");
         // What the server sent: each layer once, and the manifest.
         const layerBytes = result.layers.filter((l) => l.file).reduce((n, l) => n + l.bytes, 0);
         const sent = rb.server?.stats().bytes ?? 0;
@@ -194,7 +242,8 @@ describe("netboot and live outputs", { skip: needsRoot }, () => {
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l) as { path: string; status: number });
-      for (const f of [sidecar.vmlinuz, sidecar.initrd, "versions/1/manifest.json"]) {
+      const signed = ["versions/1/manifest.json", "versions/1/manifest.json.sig"];
+      for (const f of [sidecar.vmlinuz, sidecar.initrd, ...signed]) {
         assert.ok(
           paths.some((p) => p.path === `/${f}` && p.status === 200),
           `GET /${f}`,

@@ -5,6 +5,7 @@ import type { StrataError } from "../../src/errors.js";
 import { netbootRamMiB } from "../../src/outputs/netboot/index.js";
 import {
   RAM_BOOT_PACKAGES,
+  RAM_BOOT_VERIFIER,
   ramBootLayer,
   ramBootLayers,
   ramBootSteps,
@@ -76,8 +77,15 @@ describe("ramCmdline", () => {
   });
 });
 
+const plainRecipe = Recipe.parse({ name: "t", layers: [{ name: "base", bootstrap: {} }] });
+const updateRecipe = Recipe.parse({
+  name: "t",
+  layers: [{ name: "base", bootstrap: {} }],
+  update: { url: "http://10.0.0.1/repo", keyring: "keys/update.pub" },
+});
+
 describe("ramBootSteps", () => {
-  const steps = ramBootSteps();
+  const steps = ramBootSteps(plainRecipe);
 
   it("installs initramfs-tools and busybox", () => {
     assert.ok(RAM_BOOT_PACKAGES.includes("initramfs-tools"));
@@ -103,18 +111,40 @@ describe("ramBootSteps", () => {
     // No boot loader: netboot and live outputs boot without one.
     assert.doesNotMatch(JSON.stringify(steps), /grub-pc-bin|systemd-boot-efi/);
   });
+
+  it("adds the update keyring and gpgv, before the initramfs is made, only with `update:`", () => {
+    assert.deepEqual(steps[0]?.packages, RAM_BOOT_PACKAGES);
+    assert.equal(
+      steps.some((s) => s.copy !== undefined),
+      false,
+    );
+    const signed = ramBootSteps(updateRecipe);
+    assert.deepEqual(signed[0]?.packages, [...RAM_BOOT_PACKAGES, RAM_BOOT_VERIFIER]);
+    const copy = signed.findIndex((s) => s.copy !== undefined);
+    assert.deepEqual(signed[copy]?.copy, {
+      from: "keys/update.pub",
+      to: "/etc/strata/update-keyring.pgp",
+      mode: "0644",
+    });
+    assert.equal(signed.at(-1)?.run && typeof signed.at(-1)?.run, "object");
+    assert.ok(copy > 0 && copy < signed.length - 1, `${copy}`);
+    // The hook copies that keyring and gpgv into the initramfs.
+    const hook = signed.find((s) => s.write?.path.endsWith("hooks/strata"))?.write?.content;
+    assert.match(hook ?? "", /\/etc\/strata\/update-keyring\.pgp/);
+    assert.match(hook ?? "", /copy_exec "\$gpgv"/);
+  });
 });
 
 describe("ramBootLayer", () => {
   it("sits on the given layer, named after it", () => {
-    const l = ramBootLayer(top);
+    const l = ramBootLayer(top, plainRecipe);
     assert.equal(l.name, "system.boot-ram");
     assert.equal(l.parent, "system");
     assert.deepEqual(l.chain, ["base", "system", "system.boot-ram"]);
-    assert.deepEqual(l.spec.steps, ramBootSteps());
-    assert.equal(l.steps.length, ramBootSteps().length);
+    assert.deepEqual(l.spec.steps, ramBootSteps(plainRecipe));
+    assert.equal(l.steps.length, ramBootSteps(plainRecipe).length);
     assert.equal(
-      ramBootLayer({ ...top, name: "app", chain: ["base", "app"] }).name,
+      ramBootLayer({ ...top, name: "app", chain: ["base", "app"] }, plainRecipe).name,
       "app.boot-ram",
     );
   });
@@ -132,7 +162,7 @@ describe("ramBootLayer", () => {
       stack: [base, top],
       arch: "arm64",
       name: "kiosk",
-      recipe: Recipe.parse({ name: "t", layers: [{ name: "base", bootstrap: {} }] }),
+      recipe: plainRecipe,
     };
     const [added] = ramBootLayers("netboot output", ctx);
     assert.equal(added?.layer.name, "base.boot-ram");

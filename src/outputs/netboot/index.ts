@@ -9,12 +9,15 @@
  *     boot/<sha256>              the kernel and the initramfs (the boot layer's)
  *     layers/<sha256>.sqfs       the output's layer modules, as in a disk's store
  *     versions/1/manifest.json   the release manifest (src/update/manifest.ts)
+ *     versions/1/manifest.json.sig   its signature, when the build has a key (`--key`)
  *     netboot.json               how `strata run --netboot` boots it; the RAM it needs
  *
  * The layout is an update repository's (`strata publish`): the same file names and manifest.
  * The initramfs (the strata boot script, `strata.fetch=URL`) brings the network up, fetches
  * the manifest and each layer into RAM, checks every sha256, and stacks them; changes live in
- * RAM. Keys: `url`, `cmdline`, `console` (as for disks). Serve it with `strata serve` or any
+ * RAM. A recipe with `update:` puts its keyring into the initramfs too, which then boots only
+ * a manifest with a good signature by it: the build signs it (`strata build --key`), and
+ * refuses to start without the key. Keys: `url`, `cmdline`, `console` (as for disks). Serve it with `strata serve` or any
  * web server; `strata run --netboot` and `--pxe` boot it in QEMU.
  */
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
@@ -74,10 +77,11 @@ async function writeNetboot(input: OutputInput<NetbootOutput>): Promise<void> {
   for (const l of layers) placeFile(l.module, join(dir, "layers", `${l.digest}.sqfs`));
   placeFile(files.vmlinuz, join(dir, "boot", vmlinuz.digest));
   placeFile(files.initrd, join(dir, "boot", initrd.digest));
-  writeFileSync(
-    join(dir, "versions", String(version), "manifest.json"),
-    serializeManifest(manifest),
-  );
+  const manifestFile = join(dir, "versions", String(version), "manifest.json");
+  writeFileSync(manifestFile, serializeManifest(manifest));
+  // The build has a key when the recipe has `update:` (src/build/signing.ts): its machines
+  // then boot only this manifest, as its signature proves it.
+  if (env.sign) await env.sign(manifestFile);
 
   const title = `${env.recipe.name} (strata version ${version})`;
   const paths = { vmlinuz: `boot/${vmlinuz.digest}`, initrd: `boot/${initrd.digest}` };
@@ -91,6 +95,7 @@ async function writeNetboot(input: OutputInput<NetbootOutput>): Promise<void> {
     ...paths,
     cmdline,
     console: (consoles(o, arch).at(-1) ?? "ttyS0").split(",")[0] as string,
+    signed: env.sign !== undefined,
     layerBytes,
     ramMiB: netbootRamMiB(layerBytes, initrd.bytes),
   };

@@ -18,6 +18,8 @@ export const NetbootSidecar = z.object({
   initrd: z.string(),
   cmdline: z.string(),
   console: z.string(),
+  /** Whether the manifest has a signature (its initramfs then checks it) */
+  signed: z.boolean().default(false),
   /** Bytes of the layers a boot fetches, and the RAM (MiB) that boot needs */
   layerBytes: z.number(),
   ramMiB: z.number(),
