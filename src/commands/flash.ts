@@ -51,6 +51,8 @@ export interface FlashResult {
   verified: boolean;
   writeMiBps: number;
   verifyMiBps: number | null;
+  writeSeconds: number;
+  verifySeconds: number | null;
 }
 
 function imageSize(image: string): number {
@@ -179,6 +181,8 @@ export async function flash(
       verified: verify !== undefined,
       writeMiBps: Number(mibPerSecond(written.bytes, written.seconds).toFixed(1)),
       verifyMiBps: verify ? Number(mibPerSecond(verify.bytes, verify.seconds).toFixed(1)) : null,
+      writeSeconds: written.seconds,
+      verifySeconds: verify?.seconds ?? null,
     };
   } finally {
     reporter.done();
