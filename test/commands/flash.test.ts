@@ -109,6 +109,10 @@ describe("strata flash", { skip: needsRoot }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(statSync(file).size, 64 * MIB);
     assert.equal(digestOf(file), digestOf(image));
+    const again = cli(["flash", image, file, "--yes", "--force-file", "--no-verify", "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(json(again.stdout).verified, false);
+    assert.doesNotMatch(again.stderr, /verifying/);
   });
 
   it("refuses a mounted device, and a device with a mounted partition", async () => {
