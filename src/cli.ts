@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { build } from "./build/build.js";
 import { cacheGc, cacheList } from "./commands/cache.js";
 import { doctor } from "./commands/doctor.js";
+import { flash } from "./commands/flash.js";
 import { planRecipe } from "./commands/plan.js";
 import { runImage } from "./commands/run.js";
 import { shell } from "./commands/shell.js";
@@ -18,6 +19,7 @@ import { generateKey } from "./update/keys.js";
 import { gcRepo, withRepoLock } from "./update/repo.js";
 import { formatProblem, StrataError } from "./errors.js";
 import { handleSignals } from "./host/cleanups.js";
+import { defaultReporter } from "./progress.js";
 import { urlProblem } from "./recipe/fields.js";
 import { parseSize } from "./recipe/size.js";
 import { parseSetArgs } from "./recipe/vars.js";
@@ -469,6 +471,55 @@ program
       if (o.json) printJson({ ok: true, url: server.url, port: server.port });
       else process.stdout.write(`serving ${dir} at ${server.url}/ (Ctrl-C stops)\n`);
     });
+  });
+
+/** Shows `details` and asks `question` on the terminal; only y or yes is a yes. */
+async function askTerminal(question: string, details: string[]): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
+  for (const line of details) process.stderr.write(`${line}\n`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^\s*y(es)?\s*$/i.test(await rl.question(`${question} `));
+  } finally {
+    rl.close();
+  }
+}
+
+program
+  .command("flash")
+  .description(
+    "write a disk image to a card or USB disk: only the blocks its IMAGE.bmap maps (without " +
+      "one, the file's data extents; the device's old data stays in the rest, which the image " +
+      "never reads), then read them back and compare checksums. Refuses, before writing " +
+      "anything: a device that is mounted, has a mounted partition, is swap or is held by a " +
+      "loop/dm device; the disk of this system's / or boot loader (/boot, /boot/efi); a device " +
+      "smaller than the image; what is not a block device (--force-file: a regular file); and, " +
+      "without --yes, standard input that is not a terminal (on a terminal it shows the device " +
+      "and its partitions and asks)",
+  )
+  .argument("<image>", "the image, e.g. out/disk.img (its .bmap beside it is used)")
+  .argument("<device>", "the whole device to write, e.g. /dev/sdb or /dev/mmcblk0")
+  .option("-y, --yes", "write without asking")
+  .option("--force-file", "write a regular file (created if missing) instead of a block device")
+  .option("--no-verify", "do not read the written blocks back")
+  .option("--json", "print the result as JSON on stdout")
+  .action(async (image: string, device: string, o) => {
+    const live = process.stderr.isTTY === true && !process.env.CI;
+    const r = await flash(image, device, {
+      yes: o.yes === true,
+      forceFile: o.forceFile === true,
+      verify: o.verify !== false,
+      interactive: process.stdin.isTTY === true,
+      confirm: askTerminal,
+      reporter: defaultReporter(),
+      live,
+    });
+    if (o.json) return printJson({ ok: true, ...r });
+    process.stdout.write(
+      `wrote ${mib(r.bytesWritten)} of ${mib(r.imageBytes)} (${r.mappedRanges} ranges) to ${r.device} ` +
+        `in ${r.seconds.toFixed(1)} s (write ${r.writeMiBps} MiB/s` +
+        `${r.verified ? `, verified at ${r.verifyMiBps} MiB/s` : ", not verified"})\n`,
+    );
   });
 
 program.addOption(new Option("--no-color").hideHelp());

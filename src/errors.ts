@@ -29,7 +29,17 @@ export type ErrorCode =
   | "E_NO_KERNEL"
   | "E_KEY"
   | "E_PUBLISH"
-  | "E_SIGNATURE";
+  | "E_SIGNATURE"
+  | "E_FLASH_IMAGE"
+  | "E_FLASH_BMAP"
+  | "E_FLASH_BMAP_MISMATCH"
+  | "E_FLASH_NOT_BLOCK"
+  | "E_FLASH_BUSY"
+  | "E_FLASH_SYSTEM_DISK"
+  | "E_FLASH_TOO_SMALL"
+  | "E_FLASH_CONFIRM"
+  | "E_FLASH_WRITE"
+  | "E_FLASH_VERIFY";
 
 /** One problem at one place in a recipe file. */
 export interface RecipeProblem {

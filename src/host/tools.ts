@@ -51,6 +51,16 @@ export const TOOLS = {
     package: "bmap-tools",
     why: "writes .bmap files beside disk images",
   },
+  blkid: {
+    command: "blkid",
+    package: "util-linux",
+    why: "names the filesystems on a device strata flash asks about",
+  },
+  blockdev: {
+    command: "blockdev",
+    package: "util-linux",
+    why: "drops a device's page cache before strata flash verifies it",
+  },
   gpg: { command: "gpg", package: "gpg", why: "makes and uses update signing keys" },
   gpgAgent: { command: "gpg-agent", package: "gpg-agent", why: "holds update signing keys" },
   gpgv: { command: "gpgv", package: "gpgv", why: "checks update signatures" },
