@@ -27,6 +27,7 @@ export type ErrorCode =
   | "E_DISK_SIZE"
   | "E_LAYER_FILE"
   | "E_NO_KERNEL"
+  | "E_BOARD_KERNEL"
   | "E_KEY"
   | "E_PUBLISH"
   | "E_SIGNATURE"

@@ -1,10 +1,12 @@
 /** Shared helpers for the tests: temporary recipes, the CLI as a child process, host state. */
+import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { BuildResult } from "../src/build/build.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** The CLI compiled beside these tests (any outDir: dist/ or a private one). */
@@ -60,6 +62,16 @@ export function cli(args: string[], env: Record<string, string> = {}): CliResult
     maxBuffer: 64 * 1024 * 1024,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * `strata build RECIPE --json` into `out` on the tests' shared cache, with `args` besides; the
+ * build must succeed. Returns its result.
+ */
+export function buildWithCli(recipe: string, out: string, args: string[] = []): BuildResult {
+  const r = cli(["build", recipe, "--json", ...args, "--cache-dir", TEST_CACHE, "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as BuildResult;
 }
 
 /**

@@ -181,6 +181,7 @@ async function launchFor(b: Bootable, options: RunOptions) {
       image: image.path,
       arch: image.arch,
       boot: image.boot,
+      board: image.board,
       memoryMiB: options.memoryMiB,
       copy: !options.inPlace,
       diskSizeBytes: options.diskSizeBytes,

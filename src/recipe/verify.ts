@@ -204,7 +204,14 @@ function updateProblems(recipe: Recipe, dir: string): SemanticProblem[] {
     const output = o.type === "iso" ? o.disk : o.type === "disk" ? o : undefined;
     const at = o.type === "iso" ? ["outputs", i, "disk"] : ["outputs", i];
     if (!output) return;
-    if (output.root === "flat") {
+    if (o.type === "disk" && o.board) {
+      problems.push({
+        path: [...at, "board"],
+        message:
+          "a Raspberry Pi image cannot take updates yet: strata does not yet drive the Pi firmware's tryboot, which would give a new version one trial boot",
+        hint: "leave `update` out of a recipe with a `board` disk, or build the board's image from a recipe of its own",
+      });
+    } else if (output.root === "flat") {
       problems.push({
         path: [...at, "root"],
         message: "a flat root cannot be updated by layers: it has no store",

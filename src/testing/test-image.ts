@@ -106,6 +106,7 @@ export async function testImage(
       image: image.path,
       arch: image.arch,
       boot: image.boot,
+      board: image.board,
       memoryMiB: Math.floor(parseSize(tests.memory) / MIB),
       accel: options.accel,
       consoleLog: reports.console,

@@ -10,7 +10,8 @@ import { StrataError } from "../errors.js";
 
 export type VmArch = "amd64" | "arm64";
 export type Accel = "kvm" | "tcg";
-export type Firmware = "uefi" | "bios";
+/** rpi: a Raspberry Pi image, whose kernel QEMU loads as the Pi's firmware would (./board.ts) */
+export type Firmware = "uefi" | "bios" | "rpi";
 
 export const VM_ARCHES: readonly VmArch[] = ["amd64", "arm64"];
 
@@ -45,6 +46,11 @@ export interface VmConfig {
   cdrom?: string;
   /** Direct kernel boot: QEMU loads the kernel and initramfs, no firmware boot loader. */
   kernel?: { path: string; initrd: string; append: string };
+  /**
+   * A Raspberry Pi image (boot: rpi): the raspi3b machine with `dtb` and the disk as its SD
+   * card, or the virt machine as for any arm64 disk.
+   */
+  board?: { machine: "raspi3b" | "virt"; dtb?: string };
   /** Boot from the network (the NIC's iPXE ROM) before any disk. */
   pxe?: boolean;
   serial: SerialConfig;
@@ -78,6 +84,11 @@ function check(config: VmConfig): void {
   }
   if (config.arch === "arm64" && config.boot === "bios" && !config.kernel) {
     throw usage("arm64 images boot only with UEFI", "use boot: uefi (or --boot uefi)");
+  }
+  if (config.boot === "rpi" && (!config.kernel || !config.board || config.arch !== "arm64")) {
+    throw new StrataError("E_VM", "a Raspberry Pi image boots arm64 with its kernel and a board", {
+      hint: "boot it through prepareLaunch(), which reads them off its boot partition",
+    });
   }
   if (config.boot === "uefi" && !config.firmware) {
     throw new StrataError("E_VM", "UEFI boot needs firmware code and vars files", {
@@ -145,9 +156,30 @@ function serialArgs(serial: SerialConfig): string[] {
   }
 }
 
+/**
+ * QEMU's Raspberry Pi 3B: its SoC's fixed CPUs and 1 GiB, no PCI (so no virtio disk, NIC or
+ * RNG), the disk as its SD card, and the console on the second serial port, the mini UART
+ * that the Pi's GPIO header carries (the first, the PL011, drives Bluetooth on a Pi 3).
+ */
+function raspiArgv(config: VmConfig): string[] {
+  const kernel = config.kernel as NonNullable<VmConfig["kernel"]>;
+  const argv = [QEMU_BINARY.arm64, "-name", config.name ?? "strata", "-machine", "raspi3b"];
+  argv.push("-accel", "tcg", "-m", "1024", "-nodefaults", "-display", "none");
+  if (config.disk) argv.push("-drive", `if=sd,format=raw,file=${optionValue(config.disk.path)}`);
+  argv.push("-kernel", kernel.path, "-initrd", kernel.initrd, "-append", kernel.append);
+  if (config.board?.dtb) argv.push("-dtb", config.board.dtb);
+  argv.push("-serial", "null", ...serialArgs(config.serial));
+  if (config.monitor !== undefined) {
+    argv.push("-monitor", `unix:${optionValue(config.monitor)},server=on,wait=off`);
+  }
+  argv.push(...(config.extraArgs ?? []));
+  return argv;
+}
+
 /** The full command line: binary first. */
 export function qemuArgv(config: VmConfig): string[] {
   check(config);
+  if (config.board?.machine === "raspi3b") return raspiArgv(config);
   const argv = [
     QEMU_BINARY[config.arch],
     "-name",

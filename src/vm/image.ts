@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { StrataError } from "../errors.js";
 import { DISK_SIDECAR_FORMAT, DiskSidecar } from "../outputs/disk/sidecar.js";
+import type { Board } from "../outputs/disk/schema.js";
 import type { Firmware, VmArch } from "./argv.js";
 
 export interface DiskImage {
@@ -14,6 +15,8 @@ export interface DiskImage {
   path: string;
   arch: VmArch;
   boot: Firmware;
+  /** boot: rpi: which Raspberry Pi */
+  board?: Board;
   table?: "gpt" | "mbr";
   filesystem?: string;
   root?: string;
@@ -81,6 +84,7 @@ export function readDiskImage(image: string, overrides: ImageOverrides = {}): Di
     path,
     arch: o.arch ?? parsed.arch,
     boot: o.boot ?? parsed.boot,
+    board: parsed.board,
     table: parsed.table,
     filesystem: parsed.filesystem,
     root: parsed.root,

@@ -30,7 +30,7 @@ export function readIsoImage(iso: string, overrides: { boot?: string } = {}): Is
     });
   }
   const boot = (overrides.boot ?? sidecar.firmware[0]) as Firmware;
-  if (!sidecar.firmware.includes(boot)) {
+  if (boot === "rpi" || !sidecar.firmware.includes(boot)) {
     throw new StrataError("E_USAGE", `${path} does not boot with ${overrides.boot}`, {
       hint: `it boots with: ${sidecar.firmware.join(", ")}`,
     });

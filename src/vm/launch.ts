@@ -8,8 +8,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { trackForReaping } from "../host/cleanups.js";
+import type { Board } from "../outputs/disk/schema.js";
 import { type AccelChoice, chooseAccel } from "./accel.js";
 import { type Accel, type Firmware, qemuArgv, type SerialConfig, type VmArch } from "./argv.js";
+import { prepareBoardBoot } from "./board.js";
 import { prepareBootDisk } from "./boot-disk.js";
 import { prepareFirmware } from "./firmware.js";
 import { requireQemu } from "./qemu-process.js";
@@ -29,6 +31,8 @@ export interface LaunchOptions {
   pxe?: { tftp: string; bootfile: string };
   arch: VmArch;
   boot: Firmware;
+  /** boot: rpi: the Raspberry Pi the image is for (./board.ts) */
+  board?: Board;
   /** Guest memory in MiB (default 1024). */
   memoryMiB?: number;
   /** Default: 2 with KVM, 1 under TCG (argv.ts, defaultCpus). */
@@ -80,6 +84,11 @@ export async function prepareLaunch(options: LaunchOptions, serial: SerialConfig
         ? undefined
         : await prepareBootDisk(options.image, { copy, dir, sizeBytes: options.diskSizeBytes });
     const firmware = options.boot === "uefi" ? prepareFirmware(options.arch, dir) : undefined;
+    // A Pi image: its kernel, initramfs and command line come off its own boot partition.
+    const board =
+      options.boot === "rpi" && disk !== undefined
+        ? await prepareBoardBoot(disk, options.board ?? "rpi3", dir, copy)
+        : undefined;
     // A socket path is limited to 108 bytes; without one the machine simply cannot be reset.
     const socket = join(dir, "monitor.sock");
     const monitor = serial.kind === "pipe" && socket.length < 100 ? socket : undefined;
@@ -96,7 +105,8 @@ export async function prepareLaunch(options: LaunchOptions, serial: SerialConfig
           : { path: disk, cache: copy ? "unsafe" : "writeback", usb: options.usb },
       drives: options.drives,
       cdrom: options.cdrom,
-      kernel: options.kernel,
+      kernel: board?.kernel ?? options.kernel,
+      board: board && { machine: board.machine, dtb: board.dtb },
       pxe: options.pxe !== undefined,
       serial,
       network: { sshPort: options.sshPort, ...options.pxe },

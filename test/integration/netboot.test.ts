@@ -18,6 +18,7 @@ import { generateKey, verifySignature } from "../../src/update/keys.js";
 import { exampleWith } from "../example-recipe.js";
 import { ok, whileLoggedIn } from "./machine-helpers.js";
 import {
+  buildWithCli,
   cli,
   mountsUnder,
   needsRoot,
@@ -65,21 +66,12 @@ describe("netboot and live outputs", { skip: needsRoot }, () => {
       },
     );
     await generateKey(join(recipeDir, "keys/update"), "netboot test");
-    const r = cli([
-      "build",
-      recipeDir,
-      "--json",
+    result = buildWithCli(recipeDir, out, [
       "--key",
       join(recipeDir, "keys/update.key"),
       "--set",
       "server=boot.example:8080",
-      "--cache-dir",
-      TEST_CACHE,
-      "--out",
-      out,
     ]);
-    assert.equal(r.code, 0, r.stderr);
-    result = JSON.parse(r.stdout) as BuildResult;
   });
   after(() => {
     rmSync(out, { recursive: true, force: true });

@@ -16,14 +16,14 @@ import { join } from "node:path";
 import { freshPathInRoot, writeFileInRoot } from "../../host/in-root.js";
 import type { OutputInput } from "../types.js";
 import { type BootFiles, checkKernelInTop, extractBootFiles } from "./boot-files.js";
-import { BOOT_ROLE, ESP_LABEL, ROOT_LABEL } from "./boot-layer.js";
+import { BOOT_ROLE, ESP_LABEL, ROOT_LABEL, RPI_BOOT_LABEL } from "./boot-layer.js";
 import { type EspFile, makeEsp } from "./esp.js";
 import { makeFilesystem } from "./filesystem.js";
 import { grubRoom } from "./grub.js";
 import { type GrubImages, writeImage } from "./image.js";
 import { type Layout, partition } from "./layout.js";
 import { type BootFilePlacement, planDisk, replanForData, sizeError } from "./plan.js";
-import type { DiskOutput } from "./schema.js";
+import { type DiskOutput, type DiskSettings, diskSettings } from "./schema.js";
 import { placeFile, writeStore } from "./store.js";
 import { UPDATE_ROLE } from "./update-layer.js";
 import { RELEASE_FORMAT, type ReleaseManifest } from "../../update/manifest.js";
@@ -45,7 +45,8 @@ export async function assembleDisk(
   input: OutputInput<DiskOutput>,
   options: { minimal?: boolean } = {},
 ): Promise<Layout> {
-  const { output: d, env, scratch, target, name } = input;
+  const { env, scratch, target, name } = input;
+  const d: DiskSettings = diskSettings(input.output);
   const arch = env.distro.arch;
   const boot = input.added[BOOT_ROLE];
   if (!boot) throw new Error(`disk output '${name}' has no boot layer in the plan`);
@@ -73,6 +74,7 @@ export async function assembleDisk(
     );
   }
   const bootBytes = statSync(files.vmlinuz).size + statSync(files.initrd).size;
+  const boardBytes = (files.board ?? []).reduce((n, f) => n + statSync(f.from).size, 0);
   // With `update:`, the store stacks the update layer (agent, keyring, health checks) on top.
   const update = input.added[UPDATE_ROLE];
   const storeLayers = [...(update ?? input.stack).layers];
@@ -92,6 +94,7 @@ export async function assembleDisk(
     name,
     kernelVersion: files.kernelVersion,
     bootBytes,
+    boardBytes,
     contentBytes,
     bootDigests,
     updates: update !== undefined,
@@ -142,7 +145,9 @@ export async function assembleDisk(
 
   let grub: GrubImages | undefined;
   if (plan.esp) {
-    env.reporter.status(`disk ${name}: EFI system partition`);
+    env.reporter.status(
+      `disk ${name}: ${d.boot === "rpi" ? "boot partition" : "EFI system partition"}`,
+    );
     const espPart = partition(layout, "esp");
     const espImage = join(scratch, "esp.img");
     const texts = join(scratch, "esp-texts");
@@ -152,8 +157,12 @@ export async function assembleDisk(
       writeFileSync(from, content);
       return { from, to };
     });
-    const espFiles = plan.esp.files.map((f) => ({ from: fileOf(files, f), to: f.to }));
-    await makeEsp(espImage, espPart.sectors * 512, ESP_LABEL, espFiles, textFiles);
+    const espFiles = [
+      ...plan.esp.files.map((f) => ({ from: fileOf(files, f), to: f.to })),
+      ...(files.board ?? []),
+    ];
+    const label = d.boot === "rpi" ? RPI_BOOT_LABEL : ESP_LABEL;
+    await makeEsp(espImage, espPart.sectors * 512, label, espFiles, textFiles);
     images.unshift({ partition: espPart, file: espImage });
   } else {
     const sector = layout.grubCoreSector as number;

@@ -11,10 +11,16 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { StrataError } from "../../errors.js";
-import { copyFileFromRoot, readFileInRoot, resolveInRoot } from "../../host/in-root.js";
-import type { DiskOutput } from "../../recipe/schema.js";
+import {
+  copyFileFromRoot,
+  readFileInRoot,
+  resolveInRoot,
+  tryReadFileInRoot,
+} from "../../host/in-root.js";
+import { BOARD_INFO, dtbDir, missingKernelOptions, RPI_FIRMWARE_DIR } from "./board.js";
 import { GRUB_CORE } from "./boot-layer.js";
 import { SYSTEMD_BOOT } from "./esp.js";
+import type { Board, DiskSettings } from "./schema.js";
 
 export interface BootFiles {
   kernelVersion: string;
@@ -25,6 +31,8 @@ export interface BootFiles {
   /** GRUB's boot.img and core image (bios) */
   grubBoot?: string;
   grubCore?: string;
+  /** A Raspberry Pi's firmware, device trees and overlays: host files and their boot-partition paths */
+  board?: { from: string; to: string }[];
 }
 
 /** Sorts kernel versions the way people read them: 6.12.10 after 6.12.9. */
@@ -36,7 +44,7 @@ const byVersion = (a: string, b: string) => a.localeCompare(b, "en", { numeric: 
  */
 export function extractBootFiles(
   root: string,
-  d: { boot: DiskOutput["boot"] | "none" },
+  d: { boot: DiskSettings["boot"] | "none"; board?: Board },
   arch: string,
   dir: string,
 ): BootFiles {
@@ -75,8 +83,64 @@ export function extractBootFiles(
     files.grubCore = join(dir, "core.img");
     copyFileFromRoot(root, "/usr/lib/grub/i386-pc/boot.img", files.grubBoot);
     copyFileFromRoot(root, GRUB_CORE, files.grubCore);
+  } else if (d.boot === "rpi" && d.board) {
+    files.board = boardFiles(root, d.board, kernelVersion, join(dir, "board"));
   }
   return files;
+}
+
+/** The names of the regular files of directory `path` inside `root` that match `pattern`. */
+function filesIn(root: string, path: string, pattern: RegExp): string[] {
+  const r = resolveInRoot(root, path);
+  if (!r.stat?.isDirectory()) return [];
+  return readdirSync(r.path)
+    .filter((f) => pattern.test(f))
+    .sort();
+}
+
+/**
+ * A Pi's boot-partition files, copied out of the boot layer: the firmware (raspi-firmware),
+ * the kernel's device trees for the board's family, and raspi-firmware's overlays. Refuses a
+ * kernel that could not read the board's SD card (E_BOARD_KERNEL).
+ */
+function boardFiles(
+  root: string,
+  board: Board,
+  kernelVersion: string,
+  dir: string,
+): { from: string; to: string }[] {
+  const info = BOARD_INFO[board];
+  const config = tryReadFileInRoot(root, `/boot/config-${kernelVersion}`)?.toString("utf8");
+  const missing = config === undefined ? [] : missingKernelOptions(config, info.kernelNeeds);
+  if (missing.length > 0) {
+    throw new StrataError(
+      "E_BOARD_KERNEL",
+      `the kernel ${kernelVersion} cannot boot a ${info.title} from its SD card: its config has none of ${missing.join(", ")}`,
+      {
+        hint: "use a kernel built with that SD host driver (e.g. from a newer suite or backports), or another board",
+      },
+    );
+  }
+  mkdirSync(join(dir, "overlays"), { recursive: true });
+  const out: { from: string; to: string }[] = [];
+  const take = (path: string, to: string) => {
+    const from = join(dir, to);
+    copyFileFromRoot(root, path, from);
+    out.push({ from, to: `/${to}` });
+  };
+  for (const f of info.firmware) take(`${RPI_FIRMWARE_DIR}/${f}`, f);
+  const dtbs = filesIn(root, dtbDir(kernelVersion), info.dtbPattern);
+  if (!dtbs.includes(info.dtb)) {
+    throw new StrataError(
+      "E_BOARD_KERNEL",
+      `the kernel ${kernelVersion} has no device tree ${info.dtb} for a ${info.title} in ${dtbDir(kernelVersion)}`,
+      { hint: "use Debian's linux-image-arm64, which carries the Raspberry Pi device trees" },
+    );
+  }
+  for (const f of dtbs) take(`${dtbDir(kernelVersion)}/${f}`, f);
+  for (const f of filesIn(root, `${RPI_FIRMWARE_DIR}/overlays`, /\.dtbo$/))
+    take(`${RPI_FIRMWARE_DIR}/overlays/${f}`, `overlays/${f}`);
+  return out;
 }
 
 /**

@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 import type { ResolvedLayer } from "../../recipe/graph.js";
 import type { Step } from "../../recipe/schema.js";
 import { addedLayer } from "../added-layer.js";
-import type { DiskOutput } from "./schema.js";
+import type { DiskSettings } from "./schema.js";
 
 const ASSETS = new URL("../../../../assets/initramfs-tools/", import.meta.url);
 
@@ -51,17 +51,35 @@ export const GRUB_CORE = "/usr/lib/grub/i386-pc/strata-core.img";
 export const STORE_LABEL = "strata-store";
 export const ROOT_LABEL = "strata-root";
 export const ESP_LABEL = "STRATA-ESP";
+export const RPI_BOOT_LABEL = "STRATA-BOOT";
 /** The role under which a disk finds its boot layer's stack (OutputInput.added). */
 export const BOOT_ROLE = "boot";
 
-export type BootSettings = Pick<DiskOutput, "boot" | "filesystem" | "root" | "table">;
+export type BootSettings = Pick<DiskSettings, "boot" | "filesystem" | "root" | "table">;
+
+/** The boot loader's package: systemd-boot, GRUB, or the Raspberry Pi's firmware. */
+const LOADER_PACKAGE = { uefi: "systemd-boot-efi", bios: "grub-pc-bin", rpi: "raspi-firmware" };
 
 export function bootPackages(disk: BootSettings): string[] {
   const packages = ["initramfs-tools", "fdisk", "e2fsprogs"];
   if (disk.filesystem === "btrfs") packages.push("btrfs-progs");
-  packages.push(disk.boot === "uefi" ? "systemd-boot-efi" : "grub-pc-bin");
+  packages.push(LOADER_PACKAGE[disk.boot]);
   return packages;
 }
+
+/**
+ * raspi-firmware's maintainer scripts copy the firmware into /boot/firmware and refuse to run
+ * when that is not a mount point, unless `ischroot` says they run in a chroot. The sandbox is
+ * one, though ischroot cannot tell (it has its own PID 1): it is told so while the package is
+ * installed, then put back. The boot layer is never booted; the disk takes the firmware from
+ * /usr/lib/raspi-firmware.
+ */
+const ISCHROOT_DIVERT = "dpkg-divert --local --rename --divert /usr/bin/ischroot.strata";
+const ISCHROOT_ON = `${ISCHROOT_DIVERT} --add /usr/bin/ischroot
+printf '#!/bin/sh\nexit 0\n' >/usr/bin/ischroot
+chmod 0755 /usr/bin/ischroot`;
+const ISCHROOT_OFF = `rm -f /usr/bin/ischroot
+${ISCHROOT_DIVERT} --remove /usr/bin/ischroot`;
 
 /** GRUB modules built into the core image: enough to find and read the store or root. */
 export const GRUB_MODULES = [
@@ -117,7 +135,15 @@ export function initramfsScriptSteps(): Step[] {
 }
 
 export function bootLayerSteps(disk: BootSettings): Step[] {
-  const steps: Step[] = [{ packages: bootPackages(disk) }, ...initramfsScriptSteps()];
+  const install: Step[] =
+    disk.boot === "rpi"
+      ? [
+          { run: { name: "ischroot says chroot", script: ISCHROOT_ON } },
+          { packages: bootPackages(disk) },
+          { run: { name: "ischroot put back", script: ISCHROOT_OFF } },
+        ]
+      : [{ packages: bootPackages(disk) }];
+  const steps: Step[] = [...install, ...initramfsScriptSteps()];
   if (disk.boot === "bios")
     steps.push({ run: { name: "GRUB core image", script: grubCoreScript(disk) } });
   steps.push({ run: { name: "initramfs", script: MKINITRAMFS } });

@@ -3,19 +3,27 @@
  * boot script and the store's label, or a flat root's label) and the kernel's consoles.
  */
 import { ROOT_LABEL, STORE_LABEL } from "./boot-layer.js";
-import type { DiskOutput } from "./schema.js";
+import { BOARD_INFO } from "./board.js";
+import type { Board, DiskOutput } from "./schema.js";
 
 /** The version a freshly built disk holds. */
 export const FIRST_VERSION = 1;
 
-/** The kernel consoles of a disk: the last one is /dev/console, where systemd logs. */
-export function consoles(d: Pick<DiskOutput, "console">, arch: string): string[] {
-  return d.console ?? ["tty0", arch === "arm64" ? "ttyAMA0,115200" : "ttyS0,115200"];
+/**
+ * The kernel consoles of a disk: the last one is /dev/console, where systemd logs. A board's
+ * serial console is its GPIO header's UART.
+ */
+export function consoles(
+  d: Pick<DiskOutput, "console"> & { board?: Board },
+  arch: string,
+): string[] {
+  const serial = d.board ? BOARD_INFO[d.board].console : arch === "arm64" ? "ttyAMA0" : "ttyS0";
+  return d.console ?? ["tty0", `${serial},115200`];
 }
 
 /** The kernel command line of version `version` of a disk. */
 export function kernelCmdline(
-  d: Pick<DiskOutput, "root" | "console" | "cmdline">,
+  d: Pick<DiskOutput, "root" | "console" | "cmdline" | "board">,
   arch: string,
   version = FIRST_VERSION,
   updates = false,

@@ -12,6 +12,13 @@
  * `esp_size` (default 256M), `cmdline` (extra kernel command line), `console` (kernel
  * consoles, the last one primary; default the screen and ttyS0 or, on arm64, ttyAMA0).
  *
+ *   - { type: disk, board: rpi4, config: [dtparam=audio=on] }
+ *
+ * `board` rpi3|rpi4|rpi5 makes an SD-card image for a Raspberry Pi (arm64) instead: MBR, a
+ * FAT boot partition (`esp_size`) with the firmware (raspi-firmware, non-free-firmware), the
+ * kernel's device trees, raspi-firmware's overlays, config.txt (`config` lines at its end) and
+ * cmdline.txt, the kernel and strata's initramfs; the store or flat root as on a PC (./board.ts).
+ *
  * The layered modes keep the stack's layer modules on a store partition (./store.ts) that the
  * strata boot script in the initramfs stacks at boot; `flat` writes the merged tree as a
  * classic root filesystem. The kernel, the initramfs (with the boot script) and the boot
@@ -26,17 +33,18 @@ import { kernelPrecondition } from "../kernel-check.js";
 import type { AddedLayer, OutputPlugin } from "../types.js";
 import { assembleDisk } from "./assemble.js";
 import { BOOT_ROLE, bootLayer, kernelLayerOf } from "./boot-layer.js";
-import { DiskOutput } from "./schema.js";
+import { DiskOutput, diskSettings } from "./schema.js";
 import { UPDATE_ROLE, updateLayer } from "./update-layer.js";
 import { verifyDisk } from "./verify.js";
 
 export const diskOutput: OutputPlugin<DiskOutput> = {
   type: "disk",
   schema: DiskOutput,
-  tools(d) {
+  tools(output) {
+    const d = diskSettings(output);
     const tools: ToolName[] = ["mount", "sfdisk", "bmaptool"];
     tools.push(d.filesystem === "btrfs" ? "mkfsBtrfs" : "mkfsExt4");
-    if (d.boot === "uefi") tools.push("mkfsVfat", "mcopy", "mmd");
+    if (d.boot === "uefi" || d.boot === "rpi") tools.push("mkfsVfat", "mcopy", "mmd");
     return tools;
   },
   fileName: (_d, name) => `${name}.img`,
@@ -52,7 +60,7 @@ export const diskOutput: OutputPlugin<DiskOutput> = {
       ...update,
       {
         role: BOOT_ROLE,
-        layer: bootLayer(kernelLayerOf(stack), d),
+        layer: bootLayer(kernelLayerOf(stack), diskSettings(d)),
         precondition: kernelPrecondition("disk output", ctx),
       },
     ];

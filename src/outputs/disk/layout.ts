@@ -8,8 +8,9 @@
  *   gpt + bios:  1 BIOS boot (1 MiB)  2 store/root     GRUB's core image lives in partition 1
  *   mbr + uefi:  1 ESP (type ef)      2 store/root
  *   mbr + bios:  1 store/root         GRUB's core image lives in the gap before it
+ *   mbr + rpi:   1 FAT boot (type c)   2 store/root     a Raspberry Pi's firmware reads it
  */
-import type { DiskOutput } from "../../recipe/schema.js";
+import type { DiskSettings } from "./schema.js";
 
 export const SECTOR = 512;
 export const MIB = 1024 * 1024;
@@ -33,7 +34,7 @@ export interface Partition {
 }
 
 export interface Layout {
-  table: DiskOutput["table"];
+  table: DiskSettings["table"];
   bytes: number;
   partitions: Partition[];
   /** Sector where GRUB's core image goes (bios), else undefined. */
@@ -48,12 +49,14 @@ const TYPES = {
   },
   mbr: { esp: "ef", "bios-boot": "", data: "83" },
 } as const;
+/** W95 FAT32 (LBA): the partition type a Raspberry Pi's firmware boots from. */
+const RPI_BOOT_TYPE = "c";
 
 const mibCeil = (bytes: number) => Math.ceil(bytes / MIB) * MIB;
 
 /** Lays out a disk of `bytes` (rounded up to a MiB) holding an ESP of `espBytes` if UEFI. */
 export function layout(
-  disk: Pick<DiskOutput, "table" | "boot">,
+  disk: Pick<DiskSettings, "table" | "boot">,
   bytes: number,
   espBytes: number,
 ): Layout {
@@ -62,10 +65,11 @@ export function layout(
   let next = ALIGN;
   let grubCoreSector: number | undefined;
   const add = (role: PartitionRole, sectors: number, name: string, bootable = false) => {
-    parts.push({ role, start: next, sectors, type: TYPES[disk.table][role], name, bootable });
+    const type = disk.boot === "rpi" && role === "esp" ? RPI_BOOT_TYPE : TYPES[disk.table][role];
+    parts.push({ role, start: next, sectors, type, name, bootable });
     next += sectors;
   };
-  if (disk.boot === "uefi") add("esp", mibCeil(espBytes) / SECTOR, "esp");
+  if (disk.boot === "uefi" || disk.boot === "rpi") add("esp", mibCeil(espBytes) / SECTOR, "esp");
   else if (disk.table === "gpt") {
     grubCoreSector = next;
     add("bios-boot", ALIGN, "bios-boot");

@@ -12,11 +12,12 @@ import { EFI_FALLBACK, loaderConf, loaderEntry, SYSTEMD_BOOT } from "./esp.js";
 import { filesystemOverhead } from "./filesystem.js";
 import { grubConfig, grubEnv } from "./grub.js";
 import { type Layout, layout, MIB } from "./layout.js";
-import type { DiskOutput } from "./schema.js";
+import { configTxt, RPI_INITRD, RPI_KERNEL } from "./board.js";
+import type { DiskSettings } from "./schema.js";
 import { DISK_SIDECAR_FORMAT, type DiskSidecar } from "./sidecar.js";
 
 export interface DiskPlanInput {
-  disk: DiskOutput;
+  disk: DiskSettings;
   arch: string;
   recipe: string;
   /** The output's name, for messages */
@@ -24,6 +25,8 @@ export interface DiskPlanInput {
   kernelVersion: string;
   /** Bytes of the kernel plus the initramfs */
   bootBytes: number;
+  /** Bytes of a board's firmware, device trees and overlays (its boot partition holds them) */
+  boardBytes?: number;
   /** Bytes of the data partition's tree (the store, or the flat root) */
   contentBytes: number;
   /** Hex sha256 of the kernel and the initramfs: their names on the ESP */
@@ -49,7 +52,7 @@ export interface DiskPlan {
   /** The bytes needed besides the data filesystem (partition alignment, ESP) */
   fixedBytes: number;
   layout: Layout;
-  /** UEFI: the ESP's size, its files, and its text files by path */
+  /** UEFI: the ESP's size, its files, and its text files by path (a board's boot partition) */
   esp?: { bytes: number; files: BootFilePlacement[]; texts: Record<string, string> };
   /** Boot files that go into the data partition's tree (GRUB's kernel, a flat root's /boot) */
   dataFiles: BootFilePlacement[];
@@ -91,10 +94,13 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
   const cmdline = kernelCmdline(d, arch, version, input.updates === true);
   const title = `${input.recipe} (strata version ${version})`;
 
-  const espBytes = d.boot === "uefi" ? parseSize(d.esp_size) : 0;
-  if (d.boot === "uefi" && espBytes < input.bootBytes + 16 * MIB) {
-    throw sizeError(name, "esp_size", espBytes, input.bootBytes + 16 * MIB, [
+  const fat = d.boot === "uefi" || d.boot === "rpi";
+  const espBytes = fat ? parseSize(d.esp_size) : 0;
+  const fatContent = input.bootBytes + (input.boardBytes ?? 0);
+  if (fat && espBytes < fatContent + 16 * MIB) {
+    throw sizeError(name, "esp_size", espBytes, fatContent + 16 * MIB, [
       `kernel and initramfs ${formatMiB(input.bootBytes)}`,
+      ...(input.boardBytes ? [`firmware and device trees ${formatMiB(input.boardBytes)}`] : []),
     ]);
   }
   const bootInData = d.boot === "bios" || d.root === "flat";
@@ -110,7 +116,7 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
     throw sizeError(name, "size", requested, needed, [
       d.root === "flat" ? `root tree ${formatMiB(content)}` : `layers ${formatMiB(content)}`,
       `${d.filesystem} overhead ${formatMiB(dataMin - content)}`,
-      ...(d.boot === "uefi" ? [`ESP ${formatMiB(espBytes)}`] : []),
+      ...(fat ? [`${d.boot === "rpi" ? "boot partition" : "ESP"} ${formatMiB(espBytes)}`] : []),
     ]);
   }
 
@@ -127,6 +133,7 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
       format: DISK_SIDECAR_FORMAT,
       arch: arch as DiskSidecar["arch"],
       boot: d.boot,
+      ...(d.board ? { board: d.board } : {}),
       table: d.table,
       filesystem: d.filesystem,
       root: d.root,
@@ -138,6 +145,21 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
   };
   plan.sidecar.bytes = plan.layout.bytes;
 
+  if (d.boot === "rpi" && d.board) {
+    // The firmware reads config.txt and cmdline.txt, then loads the kernel, the initramfs and
+    // the board's device tree from the partition's top directory.
+    plan.esp = {
+      bytes: espBytes,
+      files: [
+        { source: "vmlinuz", to: `/${RPI_KERNEL}` },
+        { source: "initrd", to: `/${RPI_INITRD}` },
+      ],
+      texts: {
+        "/config.txt": configTxt(d.board, input.recipe, d.config),
+        "/cmdline.txt": `${cmdline}\n`,
+      },
+    };
+  }
   if (d.boot === "uefi") {
     const efiName = SYSTEMD_BOOT[arch as keyof typeof SYSTEMD_BOOT];
     const entryId = `strata-${version}`;
@@ -206,6 +228,6 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
 }
 
 /** The layout again for a data filesystem that came out larger than planned (btrfs). */
-export function replanForData(plan: DiskPlan, d: DiskOutput, dataBytes: number): Layout {
+export function replanForData(plan: DiskPlan, d: DiskSettings, dataBytes: number): Layout {
   return layout(d, plan.fixedBytes + dataBytes, plan.esp?.bytes ?? 0);
 }

@@ -25,6 +25,16 @@ export const consoleField = z
 
 const ROOT_MODES = ["immutable", "persistent", "flat"] as const;
 
+/** Raspberry Pi boards a disk can be made for (./board.ts). */
+export const BOARDS = ["rpi3", "rpi4", "rpi5"] as const;
+export type Board = (typeof BOARDS)[number];
+
+/** One line of the Pi's config.txt, e.g. dtoverlay=disable-bt or gpu_mem=64. */
+const configLine = z
+  .string()
+  .max(512)
+  .regex(/^[^\x00-\x1f\x7f]*$/, "one line of config.txt (no newline)");
+
 export const DiskOutput = z.strictObject({
   type: z.literal("disk"),
   ...outputCommon,
@@ -46,8 +56,33 @@ export const DiskOutput = z.strictObject({
   size: sizeField
     .optional()
     .describe("Image size; default: what the layers need plus 25% and 256M"),
-  esp_size: sizeField.default("256M").describe("Size of the EFI system partition (uefi)"),
+  esp_size: sizeField
+    .default("256M")
+    .describe("Size of the EFI system partition (uefi), or of a board's FAT boot partition"),
+  board: z
+    .enum(BOARDS)
+    .optional()
+    .describe(
+      "A Raspberry Pi (arm64): an MBR image whose FAT boot partition holds the Pi's firmware " +
+        "(raspi-firmware, from non-free-firmware), device trees, config.txt and cmdline.txt, " +
+        "in place of `boot` and `table`",
+    ),
+  config: z
+    .array(configLine)
+    .max(256)
+    .default([])
+    .describe("Lines added to the end of the Pi's config.txt (with `board`)"),
   cmdline: cmdlineField,
   console: consoleField,
 });
 export type DiskOutput = z.output<typeof DiskOutput>;
+
+/**
+ * A disk's settings as its assembly reads them: a board's image is MBR, and its firmware is
+ * the Pi's (`boot: rpi`) rather than UEFI or BIOS.
+ */
+export type DiskSettings = Omit<DiskOutput, "boot"> & { boot: DiskOutput["boot"] | "rpi" };
+
+export function diskSettings(d: DiskOutput | DiskSettings): DiskSettings {
+  return d.board ? { ...d, boot: "rpi", table: "mbr" } : d;
+}

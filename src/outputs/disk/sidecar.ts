@@ -10,7 +10,9 @@ export const DISK_SIDECAR_FORMAT = "strata-disk/1";
 export const DiskSidecar = z.object({
   format: z.literal(DISK_SIDECAR_FORMAT),
   arch: z.enum(["amd64", "arm64"]),
-  boot: z.enum(["uefi", "bios"]),
+  /** rpi: a Raspberry Pi's firmware (`board` says which) */
+  boot: z.enum(["uefi", "bios", "rpi"]),
+  board: z.enum(["rpi3", "rpi4", "rpi5"]).optional(),
   table: z.enum(["gpt", "mbr"]).optional(),
   filesystem: z.enum(["ext4", "btrfs"]).optional(),
   root: z.enum(["immutable", "persistent", "flat"]).optional(),
