@@ -16,6 +16,8 @@ export type ErrorCode =
   | "E_STEP_FAILED"
   | "E_BOOTSTRAP_FAILED"
   | "E_CACHE"
+  | "E_REMOTE_CACHE"
+  | "E_REMOTE_UNAVAILABLE"
   | "E_LOCKED"
   | "E_OUTPUT"
   | "E_USAGE"

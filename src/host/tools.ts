@@ -46,6 +46,11 @@ export const TOOLS = {
   mcopy: { command: "mcopy", package: "mtools", why: "fills FAT partitions without mounting" },
   mmd: { command: "mmd", package: "mtools", why: "makes directories on FAT partitions" },
   sfdisk: { command: "sfdisk", package: "fdisk", why: "partitions disk images" },
+  skopeo: {
+    command: "skopeo",
+    package: "skopeo",
+    why: "pushes and pulls cached layers to and from an OCI registry",
+  },
   bmaptool: {
     command: "bmaptool",
     package: "bmap-tools",
