@@ -57,6 +57,14 @@ function buildOptions(o: Record<string, unknown>) {
     rebuild: o.rebuild as string[],
     verbose: o.verbose as boolean | undefined,
     refresh: o.refresh as boolean | undefined,
+    // CI sets these once for every build: STRATA_CACHE_FROM (space-separated), STRATA_CACHE_TO.
+    cacheFrom: [
+      ...((o.cacheFrom as string[] | undefined) ?? []),
+      ...(process.env.STRATA_CACHE_FROM?.split(/\s+/).filter(Boolean) ?? []),
+    ],
+    cacheTo: (o.cacheTo as string | undefined) ?? (process.env.STRATA_CACHE_TO || undefined),
+    registryAuthFile: o.authfile as string | undefined,
+    registryInsecure: o.insecure as boolean | undefined,
     key: o.key as string | undefined,
   };
 }
@@ -109,6 +117,21 @@ const commonBuildOptions = (cmd: Command) =>
       "secret signing key (`strata key generate`): signs update versions and the netboot " +
         "manifest of a recipe with `update:`",
     )
+    .option(
+      "--cache-from <ref>",
+      "also look for missing layers in this OCI registry repository (repeatable; $STRATA_CACHE_FROM)",
+      collect,
+      [],
+    )
+    .option(
+      "--cache-to <ref>",
+      "push the layers to this OCI registry repository ($STRATA_CACHE_TO)",
+    )
+    .option(
+      "--authfile <file>",
+      "registry credentials (default: $REGISTRY_AUTH_FILE, then skopeo's own)",
+    )
+    .option("--insecure", "plain http to a registry on 127.0.0.1 (a local test registry)")
     .option("-v, --verbose", "print every line of tool output when not on a terminal");
 
 commonBuildOptions(

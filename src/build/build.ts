@@ -32,6 +32,8 @@ import { diffPackages, type PackageChanges } from "./dpkg.js";
 import { type BuiltTree, buildLayerTree, type StepTiming } from "./layer.js";
 import { writeBuildReport } from "./report.js";
 import { checkSigningKey, signerFor } from "./signing.js";
+import { pullMissing, pushAll } from "../cache/remote-build.js";
+import { RemoteCache } from "../cache/remote.js";
 import { isUpToDate, outputKey, stampOutput } from "./output-stamps.js";
 import { moduleFile, placeModule, verifyModulesToPlace } from "./place-modules.js";
 import { type Lower, mountStack } from "./stack.js";
@@ -50,6 +52,8 @@ export interface LayerResult {
   seconds: number;
   /** Why the layer was (or was not) rebuilt. */
   reason: string;
+  /** The remote cache (--cache-from) this build pulled the layer from */
+  pulledFrom?: string;
   packages: PackageChanges;
   /** The steps run and their seconds (empty when cached) */
   steps: StepTiming[];
@@ -425,12 +429,22 @@ export async function build(
     () => prepareOutDir(out),
     async (ctx, recipe) => {
       await checkSigningKey(recipe, options.key);
+      const remote = { authFile: options.registryAuthFile, insecure: options.registryInsecure };
+      const from = (options.cacheFrom ?? []).map((ref) => new RemoteCache(ref, remote));
+      const to = options.cacheTo ? new RemoteCache(options.cacheTo, remote) : undefined;
       let p = await plan(recipe, ctx.settings, ctx.cache, options);
+      // Local cache first, then each remote: what they hold is pulled, and the plan made again.
+      const pulled = await pullMissing(p, ctx.cache, from, ctx.reporter, options.rebuild);
+      if (pulled.size > 0) p = await plan(recipe, ctx.settings, ctx.cache, options);
       // A damaged module that would be placed is evicted: plan again to rebuild it.
       if (!(await verifyModulesToPlace(ctx.cache, p, out)))
         p = await plan(recipe, ctx.settings, ctx.cache, options);
       const built = await buildPlannedLayers(ctx, p, { explain: options.explain, startedAt: t0 });
       const { entries, results } = built;
+      for (const r of results) {
+        const ref = pulled.get(r.key);
+        if (ref) Object.assign(r, { pulledFrom: ref, reason: `pulled from ${ref}` });
+      }
       for (const r of results)
         if (r.file) {
           const entry = entries.get(r.name) as CacheEntry;
@@ -444,6 +458,7 @@ export async function build(
         if (/^\d\d-.+\.sqfs$/.test(f) && !files.has(f)) rmSync(join(out, f));
 
       const outputs: OutputResult[] = [];
+      if (to) await pushAll(entries, ctx.cache, to, ctx.reporter);
       const sign = signerFor(options.key);
       for (const o of p.outputs) outputs.push(await writeOutput(ctx, p, o, built, out, t0, sign));
       built.release();

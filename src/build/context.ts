@@ -53,6 +53,14 @@ export interface BuildOptions {
    * netboot output; checked against that keyring before anything is built.
    */
   key?: string;
+  /** Remote caches to pull missing layers from, in order (src/cache/remote-build.ts) */
+  cacheFrom?: string[];
+  /** A remote cache to push the plan's layers to */
+  cacheTo?: string;
+  /** Credentials for the registries (skopeo's --authfile); default: skopeo's own search */
+  registryAuthFile?: string;
+  /** Plain http to a registry on the loopback interface (tests, a local registry) */
+  registryInsecure?: boolean;
 }
 
 export interface ResolvedDistro {

@@ -6,9 +6,8 @@
  * enters B's cache; a registry that is down is E_REMOTE_UNAVAILABLE.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sha256 } from "../../src/cache/canonical.js";
@@ -16,41 +15,7 @@ import { checkRemoteRef, RemoteCache } from "../../src/cache/remote.js";
 import { Cache } from "../../src/cache/store.js";
 import type { StrataError } from "../../src/errors.js";
 import { tempDir } from "../helpers.js";
-
-const REGISTRY = "/usr/bin/docker-registry";
-const skip =
-  existsSync(REGISTRY) && existsSync("/usr/bin/skopeo")
-    ? false
-    : "needs docker-registry and skopeo (apt-get install docker-registry skopeo)";
-
-async function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
-
-/** Starts a registry on 127.0.0.1:`port` storing under `dir`; resolves once it answers. */
-async function startRegistry(dir: string, port: number): Promise<ChildProcess> {
-  const config = join(dir, "config.yml");
-  writeFileSync(
-    config,
-    `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "storage")}\nhttp:\n  addr: 127.0.0.1:${port}\nlog:\n  level: error\n`,
-  );
-  const child = spawn(REGISTRY, ["serve", config], { stdio: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    const up = await fetch(`http://127.0.0.1:${port}/v2/`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) return child;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error("the registry did not start");
-}
+import { freePort, REGISTRY_SKIP as skip, startRegistry } from "../registry.js";
 
 /** A committed entry in `cache` whose module is `data`. */
 async function entry(cache: Cache, name: string, data: Buffer) {
