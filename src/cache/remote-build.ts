@@ -18,12 +18,15 @@ import type { Cache, CacheEntry } from "./store.js";
 /** Layer key → the remote it was pulled from. */
 export type PulledFrom = Map<string, string>;
 
-function report(reporter: Reporter, e: unknown, down: Set<RemoteCache>, remote: RemoteCache): void {
+/** Reports a remote's failure as one line; true when the remote is down (ask it no more). */
+function report(reporter: Reporter, e: unknown, remote: RemoteCache): boolean {
   if (!(e instanceof StrataError)) throw e;
   if (e.code === "E_REMOTE_UNAVAILABLE") {
-    down.add(remote);
     reporter.warn(`${e.message}; going on without ${remote.ref}`);
-  } else reporter.warn(`error[${e.code}]: ${e.message}`);
+    return true;
+  }
+  reporter.warn(`error[${e.code}]: ${e.message}`);
+  return false;
 }
 
 /**
@@ -54,7 +57,7 @@ export async function pullMissing(
       try {
         entry = await remote.pull(cache, layer.key, layer.name);
       } catch (e) {
-        report(reporter, e, down, remote);
+        if (report(reporter, e, remote)) down.add(remote);
       }
       if (entry) {
         pulled.set(layer.key, remote.ref);
@@ -85,9 +88,7 @@ export async function pushAll(
         reporter.info(`${name}: pushed to ${remote.ref}`);
       }
     } catch (e) {
-      const down = new Set<RemoteCache>();
-      report(reporter, e, down, remote);
-      if (down.size > 0) break;
+      if (report(reporter, e, remote)) break;
     }
   }
   return sent;

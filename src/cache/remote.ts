@@ -77,8 +77,11 @@ function descriptor(mediaType: string, digest: string, size: number): Descriptor
   return { mediaType, digest: `sha256:${digest}`, size };
 }
 
-/** Where skopeo's errors say the registry has no such tag: a miss, not a failure. */
-const MISSING = /manifest unknown|not found|name unknown|404/i;
+/**
+ * What the registry answers for a tag or a repository it does not have (the protocol's
+ * MANIFEST_UNKNOWN and NAME_UNKNOWN): a miss, not a failure.
+ */
+const MISSING = /manifest unknown|name unknown/i;
 
 export class RemoteCache {
   constructor(
@@ -86,6 +89,8 @@ export class RemoteCache {
     private readonly options: RemoteOptions = {},
   ) {
     checkRemoteRef(ref, options);
+    // Before the build starts: a missing skopeo names its package once, not per layer.
+    requireTools(["skopeo"]);
   }
 
   /** skopeo's credentials and TLS flags: copy names the side (src, dest), inspect none. */
@@ -97,20 +102,23 @@ export class RemoteCache {
     return flags;
   }
 
+  /**
+   * Runs skopeo; `missing` when the registry has no such tag (a miss, not a failure). A blob
+   * that does not match its digest is E_REMOTE_CACHE (skopeo checks each one as it copies);
+   * any other failure is E_REMOTE_UNAVAILABLE.
+   */
   private async skopeo(
     args: string[],
     what: string,
     key: string,
     name: string,
-  ): Promise<{ missing: boolean }> {
-    requireTools(["skopeo"]);
+  ): Promise<{ missing: boolean; stdout: string }> {
     const r = await run("skopeo", args, { reject: false, env: { LC_ALL: "C" } });
-    if (r.exitCode === 0) return { missing: false };
+    if (r.exitCode === 0) return { missing: false, stdout: r.stdout };
     // skopeo's last line, without its logger's time= level= wrapping.
     const last = r.output.trim().split("\n").at(-1) ?? "";
     const said = /msg="(.*)"$/.exec(last)?.[1] ?? last;
-    if (MISSING.test(said)) return { missing: true };
-    // skopeo checks every blob against the manifest's digest as it copies.
+    if (MISSING.test(said)) return { missing: true, stdout: "" };
     if (/digest did not match/i.test(said)) {
       throw new StrataError(
         "E_REMOTE_CACHE",
@@ -130,31 +138,16 @@ export class RemoteCache {
   }
 
   /** The artifact for `key`, or undefined when the registry has none. */
-  private async manifest(key: string): Promise<ArtifactManifest | undefined> {
-    requireTools(["skopeo"]);
-    const r = await run(
-      "skopeo",
-      ["inspect", "--raw", ...this.flags(), `docker://${this.ref}:${key}`],
-      { reject: false, env: { LC_ALL: "C" } },
-    );
-    if (r.exitCode !== 0) {
-      const said = r.output.trim().split("\n").at(-1) ?? "";
-      if (MISSING.test(said)) return undefined;
-      throw new StrataError(
-        "E_REMOTE_UNAVAILABLE",
-        `looking up layer ${key.slice(0, 12)}… at ${this.ref} failed: ${said}`,
-        {
-          hint: "check the registry's address and credentials; the build goes on with the local cache",
-        },
-      );
-    }
-    return JSON.parse(r.stdout) as ArtifactManifest;
+  private async manifest(key: string, name: string): Promise<ArtifactManifest | undefined> {
+    const args = ["inspect", "--raw", ...this.flags(), `docker://${this.ref}:${key}`];
+    const r = await this.skopeo(args, "looking up", key, name);
+    return r.missing ? undefined : (JSON.parse(r.stdout) as ArtifactManifest);
   }
 
   /** Pushes `entry` unless the registry already has it; says which. */
   async push(cache: Cache, entry: CacheEntry): Promise<"pushed" | "present"> {
     const { meta } = entry;
-    const there = await this.manifest(meta.key);
+    const there = await this.manifest(meta.key, meta.name);
     if (there?.layers[0]?.digest === `sha256:${meta.digest}`) return "present";
     const layout = cache.workDir("push");
     try {

@@ -15,6 +15,7 @@ import { cli, needsRoot, tempDir } from "../helpers.js";
 import {
   digestOf,
   makeImage,
+  MIB,
   PATTERN,
   patternFile,
   readAt,
@@ -24,7 +25,6 @@ import {
   withMount,
 } from "../flash/fixtures.js";
 
-const MIB = 1048576;
 const dir = tempDir("strata-flash-cmd-");
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, writeFileSync } f
 import { basename, join } from "node:path";
 import { parseBmap, type Bmap } from "../../src/flash/bmap.js";
 
-const MIB = 1048576;
+export const MIB = 1048576;
 export const PATTERN = 0xa5;
 
 const sh = (cmd: string, args: string[], input?: string) =>

@@ -11,6 +11,7 @@ import { verifyRanges, writeRanges } from "../../src/flash/write.js";
 import { needsRoot, tempDir } from "../helpers.js";
 import {
   makeImage,
+  MIB,
   PATTERN,
   patternFile,
   readAt,
@@ -19,27 +20,29 @@ import {
   withLoops,
 } from "./fixtures.js";
 
-const MIB = 1048576;
 const dir = tempDir("strata-flash-write-");
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("writeRanges and verifyRanges on a loop device", { skip: needsRoot }, () => {
   const image = makeImage(dir, 64);
   const bmap = readBmap(image);
+  /** Writes the image's mapped ranges to the loop device `target`. */
+  const writeImage = (target: string, onProgress?: (p: { phase: string }) => void) =>
+    writeRanges({
+      image,
+      target,
+      block: true,
+      imageBytes: bmap.imageSize,
+      ranges: bmap.ranges,
+      checksumType: bmap.checksumType,
+      onProgress,
+    });
 
   it("writes exactly the mapped ranges and verifies them with O_DIRECT reads", async () => {
     await withLoops(async (attach) => {
       const loop = attach(patternFile(join(dir, "target-a"), 80));
       const seen: string[] = [];
-      const written = await writeRanges({
-        image,
-        target: loop,
-        block: true,
-        imageBytes: bmap.imageSize,
-        ranges: bmap.ranges,
-        checksumType: bmap.checksumType,
-        onProgress: (p) => seen.push(p.phase),
-      });
+      const written = await writeImage(loop, (p) => seen.push(p.phase));
       assert.equal(written.bytes, bmap.mappedBytes);
       assert.ok(bmap.mappedBytes < bmap.imageSize / 4, "the image is mostly holes");
       assert.deepEqual(
@@ -72,14 +75,7 @@ describe("writeRanges and verifyRanges on a loop device", { skip: needsRoot }, (
   it("a byte changed on the device after the write fails the verify, naming the range and device", async () => {
     await withLoops(async (attach) => {
       const loop = attach(patternFile(join(dir, "target-b"), 64));
-      const written = await writeRanges({
-        image,
-        target: loop,
-        block: true,
-        imageBytes: bmap.imageSize,
-        ranges: bmap.ranges,
-        checksumType: bmap.checksumType,
-      });
+      const written = await writeImage(loop);
       // The last range: somewhere other than the first sector, to show the offsets are right.
       const r = written.ranges[written.ranges.length - 1];
       assert.ok(r);

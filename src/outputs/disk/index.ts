@@ -33,7 +33,7 @@ import { kernelPrecondition } from "../kernel-check.js";
 import type { AddedLayer, OutputPlugin } from "../types.js";
 import { assembleDisk } from "./assemble.js";
 import { BOOT_ROLE, bootLayer, kernelLayerOf } from "./boot-layer.js";
-import { DiskOutput, diskSettings } from "./schema.js";
+import { DiskOutput, diskSettings, hasFatBoot } from "./schema.js";
 import { UPDATE_ROLE, updateLayer } from "./update-layer.js";
 import { verifyDisk } from "./verify.js";
 
@@ -44,7 +44,7 @@ export const diskOutput: OutputPlugin<DiskOutput> = {
     const d = diskSettings(output);
     const tools: ToolName[] = ["mount", "sfdisk", "bmaptool"];
     tools.push(d.filesystem === "btrfs" ? "mkfsBtrfs" : "mkfsExt4");
-    if (d.boot === "uefi" || d.boot === "rpi") tools.push("mkfsVfat", "mcopy", "mmd");
+    if (hasFatBoot(d)) tools.push("mkfsVfat", "mcopy", "mmd");
     return tools;
   },
   fileName: (_d, name) => `${name}.img`,

@@ -10,7 +10,7 @@
  *   mbr + bios:  1 store/root         GRUB's core image lives in the gap before it
  *   mbr + rpi:   1 FAT boot (type c)   2 store/root     a Raspberry Pi's firmware reads it
  */
-import type { DiskSettings } from "./schema.js";
+import { type DiskSettings, hasFatBoot } from "./schema.js";
 
 export const SECTOR = 512;
 export const MIB = 1024 * 1024;
@@ -69,7 +69,7 @@ export function layout(
     parts.push({ role, start: next, sectors, type, name, bootable });
     next += sectors;
   };
-  if (disk.boot === "uefi" || disk.boot === "rpi") add("esp", mibCeil(espBytes) / SECTOR, "esp");
+  if (hasFatBoot(disk)) add("esp", mibCeil(espBytes) / SECTOR, "esp");
   else if (disk.table === "gpt") {
     grubCoreSector = next;
     add("bios-boot", ALIGN, "bios-boot");

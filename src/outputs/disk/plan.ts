@@ -13,7 +13,7 @@ import { filesystemOverhead } from "./filesystem.js";
 import { grubConfig, grubEnv } from "./grub.js";
 import { type Layout, layout, MIB } from "./layout.js";
 import { configTxt, RPI_INITRD, RPI_KERNEL } from "./board.js";
-import type { DiskSettings } from "./schema.js";
+import { type DiskSettings, hasFatBoot } from "./schema.js";
 import { DISK_SIDECAR_FORMAT, type DiskSidecar } from "./sidecar.js";
 
 export interface DiskPlanInput {
@@ -94,7 +94,7 @@ export function planDisk(input: DiskPlanInput): DiskPlan {
   const cmdline = kernelCmdline(d, arch, version, input.updates === true);
   const title = `${input.recipe} (strata version ${version})`;
 
-  const fat = d.boot === "uefi" || d.boot === "rpi";
+  const fat = hasFatBoot(d);
   const espBytes = fat ? parseSize(d.esp_size) : 0;
   const fatContent = input.bootBytes + (input.boardBytes ?? 0);
   if (fat && espBytes < fatContent + 16 * MIB) {

@@ -86,3 +86,6 @@ export type DiskSettings = Omit<DiskOutput, "boot"> & { boot: DiskOutput["boot"]
 export function diskSettings(d: DiskOutput | DiskSettings): DiskSettings {
   return d.board ? { ...d, boot: "rpi", table: "mbr" } : d;
 }
+
+/** Whether the disk starts with a FAT partition: the ESP (uefi), or a Pi's boot partition. */
+export const hasFatBoot = (d: Pick<DiskSettings, "boot">) => d.boot === "uefi" || d.boot === "rpi";
