@@ -17,8 +17,8 @@
  * the manifest and each layer into RAM, checks every sha256, and stacks them; changes live in
  * RAM. A recipe with `update:` puts its keyring into the initramfs too, which then boots only
  * a manifest with a good signature by it: the build signs it (`strata build --key`), and
- * refuses to start without the key. Keys: `url`, `cmdline`, `console` (as for disks). Serve it with `strata serve` or any
- * web server; `strata run --netboot` and `--pxe` boot it in QEMU.
+ * refuses to start without the key. Keys: `url`, `cmdline`, `console` (as for disks). Serve it
+ * with `strata serve` or any web server; `strata run --netboot` and `--pxe` boot it in QEMU.
  */
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
