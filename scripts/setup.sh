@@ -12,7 +12,7 @@ apt-get install -y -q --no-install-recommends \
   debian-archive-keyring ca-certificates qemu-user-static arch-test \
   e2fsprogs btrfs-progs dosfstools mtools fdisk bmap-tools \
   qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 ipxe-qemu chromium gpg gpg-agent gpgv gpgconf \
-  busybox xorriso skopeo docker-registry
+  busybox xorriso skopeo docker-registry podman
 
 npm ci --no-audit --no-fund
 npm run build
