@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import type { BuildResult } from "../src/build/build.js";
 import { resolveSettings } from "../src/build/context.js";
 import { loadRecipe } from "../src/recipe/load.js";
+import { bootstrapPackages } from "../src/recipe/schema.js";
 import { plainMmdebstrap } from "./baseline.js";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
@@ -46,7 +47,7 @@ function strata(cache: string, out: string, ...args: string[]): BuildResult {
 const recipe = loadRecipe(recipePath);
 const settings = await resolveSettings(recipe, {});
 const packages = recipe.layers.flatMap((l) => [
-  ...(l.spec.bootstrap?.packages ?? []),
+  ...bootstrapPackages(l.spec.bootstrap),
   ...l.steps.flatMap((s) => s.step.packages ?? []),
 ]);
 

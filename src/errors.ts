@@ -15,6 +15,7 @@ export type ErrorCode =
   | "E_COMMAND_FAILED"
   | "E_STEP_FAILED"
   | "E_BOOTSTRAP_FAILED"
+  | "E_OCI_IMAGE"
   | "E_CACHE"
   | "E_REMOTE_CACHE"
   | "E_REMOTE_UNAVAILABLE"

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { StrataError } from "../errors.js";
 import type { Namespace } from "../host/namespace.js";
 import { run } from "../host/run.js";
-import type { Layer } from "../recipe/schema.js";
+import type { DebianBootstrap } from "../recipe/schema.js";
 import { q } from "../host/shell.js";
 import { type Settings, sourcesLines } from "./context.js";
 import { NO_INITRAMFS, STEP_CAPABILITIES, sandboxArgv, sandboxEnv } from "./sandbox.js";
@@ -41,7 +41,7 @@ const PROC_READ_ONLY = ["sys", "sysrq-trigger"];
 
 export function mmdebstrapArgs(
   settings: Settings,
-  bootstrap: NonNullable<Layer["bootstrap"]>,
+  bootstrap: DebianBootstrap,
   root: string,
 ): string[] {
   const d = settings.distro;
@@ -96,7 +96,7 @@ export function writeChrootWrapper(dir: string, settings: Settings, stage: strin
 export async function bootstrapRoot(
   settings: Settings,
   ns: Namespace,
-  bootstrap: NonNullable<Layer["bootstrap"]>,
+  bootstrap: DebianBootstrap,
   root: string,
   work: { dir: string; stage: string; proxy: string },
   label: string,

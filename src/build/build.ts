@@ -27,6 +27,7 @@ import { type BuildPlan, layersOf, type PlannedOutput, plan } from "../plan/plan
 import { defaultReporter } from "../progress.js";
 import { REPORT_FILE } from "../report/index.js";
 import { type LoadedRecipe, loadRecipe } from "../recipe/load.js";
+import { isOciBootstrap } from "../recipe/schema.js";
 import { BuildContext, type BuildOptions, resolveSettings } from "./context.js";
 import { diffPackages, type PackageChanges } from "./dpkg.js";
 import { type BuiltTree, buildLayerTree, type StepTiming } from "./layer.js";
@@ -107,6 +108,7 @@ export function requiredTools(recipe: LoadedRecipe): ToolName[] {
   if (isForeign(recipe.recipe.distro.arch))
     tools.push(recipe.recipe.distro.arch === "armhf" ? "qemuArm" : "qemuAarch64");
   for (const o of recipe.recipe.outputs) tools.push(...outputPlugin(o).tools(o));
+  if (recipe.recipe.layers.some((l) => isOciBootstrap(l.bootstrap))) tools.push("skopeo", "tar");
   return [...new Set(tools)];
 }
 

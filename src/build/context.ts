@@ -21,6 +21,7 @@ import type { LoadedRecipe } from "../recipe/load.js";
 import type { Vars } from "../recipe/vars.js";
 import { urlProblem } from "../recipe/fields.js";
 import { StrataError } from "../errors.js";
+import type { RegistryAccess } from "../oci/source.js";
 
 /** Bumped whenever the bytes strata writes for the same inputs would change. */
 export const LAYER_FORMAT = "strata-layer/3";
@@ -80,6 +81,8 @@ export interface Settings {
   readonly aptArchives: string;
   readonly aptLists: string;
   readonly epoch: number;
+  /** How an OCI bootstrap reaches its registry (the remote cache's --authfile, --insecure) */
+  readonly registry: RegistryAccess;
 }
 
 export function sourcesLines(d: ResolvedDistro): string[] {
@@ -153,6 +156,10 @@ export async function resolveSettings(
     aptArchives,
     aptLists,
     epoch,
+    registry: Object.freeze({
+      authFile: options.registryAuthFile,
+      insecure: options.registryInsecure,
+    }),
   });
 }
 

@@ -8,6 +8,8 @@
 import { digestOf } from "../cache/canonical.js";
 import type { ResolvedLayer } from "../recipe/graph.js";
 import { stepCacheInput } from "../steps/index.js";
+import { imageDigest, parseOciSource } from "../oci/source.js";
+import { type Bootstrap, isOciBootstrap } from "../recipe/schema.js";
 import { LAYER_FORMAT, type Settings, SQUASHFS, sourcesLines } from "./context.js";
 
 export interface LayerManifest {
@@ -34,9 +36,29 @@ export async function layerManifest(
     distro: { ...settings.distro, sources: sourcesLines(settings.distro) },
     squashfs: SQUASHFS,
     epoch: settings.epoch,
-    bootstrap: layer.spec.bootstrap ?? null,
+    bootstrap: await bootstrapInput(settings, layer.spec.bootstrap),
     steps,
   };
+}
+
+/**
+ * What a key covers of a bootstrap: its options; for an OCI image also the image's digest, so
+ * that a tag that moves (or an archive written again) is a new key.
+ */
+async function bootstrapInput(settings: Settings, bootstrap: Bootstrap | undefined) {
+  if (!isOciBootstrap(bootstrap)) return bootstrap ?? null;
+  const source = parseOciSource(bootstrap.oci, settings.recipe.dir);
+  return {
+    ...bootstrap,
+    digest: await imageDigest(source, settings.distro.arch, settings.registry),
+  };
+}
+
+/** The image digest a layer's manifest covers (a layer with `bootstrap: { oci }`). */
+export function ociDigestOf(manifest: unknown): string {
+  const digest = (manifest as { bootstrap?: { digest?: unknown } }).bootstrap?.digest;
+  if (typeof digest !== "string") throw new Error("the layer's manifest has no image digest");
+  return digest;
 }
 
 export interface LayerKey {

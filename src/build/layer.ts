@@ -17,6 +17,10 @@ import type { ShOptions, StepContext } from "../steps/types.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isFetchFailure, isLockHeld, listsAreFresh, markListsFresh } from "./apt-lists.js";
 import { bootstrapRoot } from "./bootstrap.js";
+import { ociDigestOf } from "./keys.js";
+import { isOciBootstrap } from "../recipe/schema.js";
+import { parseOciSource } from "../oci/source.js";
+import { unpackOciImage } from "../oci/unpack.js";
 import type { BuildContext } from "./context.js";
 import { readDpkgStatus } from "./dpkg.js";
 import { fileSha256, packSquashfs } from "./pack.js";
@@ -260,7 +264,8 @@ export async function buildLayerTree(ctx: BuildContext, job: LayerJob): Promise<
   const started = Date.now();
   const ns = await ctx.namespace();
   // Started now, while the stack is mounted; the first apt command waits for it.
-  if (job.layer.spec.bootstrap || needsApt(job)) void ctx.mirrorProxy().catch(() => undefined);
+  const mmdebstrap = job.layer.spec.bootstrap && !isOciBootstrap(job.layer.spec.bootstrap);
+  if (mmdebstrap || needsApt(job)) void ctx.mirrorProxy().catch(() => undefined);
   await ctx.binfmt();
   ctx.prepareAptDirs();
 
@@ -278,7 +283,24 @@ export async function buildLayerTree(ctx: BuildContext, job: LayerJob): Promise<
     let upper: string;
     let bootstrapSeconds = 0;
     const bootstrap = job.layer.spec.bootstrap;
-    if (bootstrap) {
+    if (isOciBootstrap(bootstrap)) {
+      root = join(work, "root");
+      upper = root;
+      const t = Date.now();
+      reporter.status(`${job.layer.name}: unpacking ${bootstrap.oci}`);
+      await unpackOciImage({
+        source: parseOciSource(bootstrap.oci, settings.recipe.dir),
+        digest: ociDigestOf(job.manifest),
+        arch: settings.distro.arch,
+        access: settings.registry,
+        root,
+        work,
+        ns,
+        label: `layers[${job.layer.index}].bootstrap.oci`,
+        onLine: (l) => reporter.detail(l),
+      });
+      bootstrapSeconds = (Date.now() - t) / 1000;
+    } else if (bootstrap) {
       root = join(work, "root");
       upper = root;
       const t = Date.now();
@@ -318,7 +340,10 @@ export async function buildLayerTree(ctx: BuildContext, job: LayerJob): Promise<
     );
 
     const steps = await runSteps(ctx, ns, job, root, stage);
-    if (bootstrap) steps.unshift({ label: "bootstrap (mmdebstrap)", seconds: bootstrapSeconds });
+    if (bootstrap) {
+      const label = isOciBootstrap(bootstrap) ? "bootstrap (OCI image)" : "bootstrap (mmdebstrap)";
+      steps.unshift({ label, seconds: bootstrapSeconds });
+    }
 
     const packages = readDpkgStatus(ns.view(root));
     if (unmount) {

@@ -17,8 +17,10 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync } from "node:fs";
 import {
   mkdirSync,
+  readdirSync,
   readFileSync,
   readSync,
+  rmSync,
   type Stats,
   statSync,
   unlinkSync,
@@ -191,19 +193,45 @@ export function removeInRoot(
   path: string,
   only: (st: Stats) => boolean = () => true,
 ): boolean {
+  const file = plainPath(root, path);
+  const st = file === undefined ? undefined : lstatOrUndefined(file);
+  if (file === undefined || !st || st.isDirectory() || !only(st)) return false;
+  unlinkSync(file);
+  return true;
+}
+
+/**
+ * The host path of `path` when every directory on its way is a real directory (no symlink,
+ * no `..`), else undefined: what may be removed without reaching outside the tree.
+ */
+function plainPath(root: string, path: string): string | undefined {
   const names = parts(path);
   const name = names.pop();
-  if (name === undefined || name === ".." || names.includes("..")) return false;
+  if (name === undefined || name === ".." || names.includes("..")) return undefined;
   let dir = root;
   for (const n of names) {
     dir = `${dir}/${n}`;
-    if (!lstatOrUndefined(dir)?.isDirectory()) return false;
+    if (!lstatOrUndefined(dir)?.isDirectory()) return undefined;
   }
-  const file = `${dir}/${name}`;
-  const st = lstatOrUndefined(file);
-  if (!st || st.isDirectory() || !only(st)) return false;
-  unlinkSync(file);
+  return `${dir}/${name}`;
+}
+
+/**
+ * Removes whatever is at `path` (a directory with all it holds; a symlink itself, never its
+ * target), as an OCI whiteout does. Nothing when a directory on its way is a symlink.
+ */
+export function removeTreeInRoot(root: string, path: string): boolean {
+  const file = plainPath(root, path);
+  if (file === undefined || !lstatOrUndefined(file)) return false;
+  rmSync(file, { recursive: true, force: true });
   return true;
+}
+
+/** Empties directory `path` (an OCI opaque directory); nothing when it is not a plain one. */
+export function emptyDirInRoot(root: string, path: string): void {
+  const dir = parts(path).length === 0 ? root : plainPath(root, path);
+  if (dir === undefined || !lstatOrUndefined(dir)?.isDirectory()) return;
+  for (const name of readdirSync(dir)) rmSync(`${dir}/${name}`, { recursive: true, force: true });
 }
 
 /** Makes directory `path` inside `root` (and its parents, all inside); returns its host path. */

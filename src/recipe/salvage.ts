@@ -7,7 +7,17 @@
  * caller drops semantic problems at or under a place the schema already complained about.
  */
 import { outputCommon } from "./fields.js";
-import { Bootstrap, Distro, Layer, Output, type Recipe, Step, TestCheck, Tests } from "./schema.js";
+import {
+  Bootstrap,
+  DebianBootstrap,
+  Distro,
+  Layer,
+  Output,
+  type Recipe,
+  Step,
+  TestCheck,
+  Tests,
+} from "./schema.js";
 
 type Raw = Record<string, unknown>;
 const objectOf = (v: unknown): Raw =>
@@ -29,7 +39,7 @@ function layerPart(raw: unknown, i: number): Layer {
     bootstrap:
       l.bootstrap === undefined
         ? undefined
-        : (Bootstrap.safeParse(l.bootstrap).data ?? Bootstrap.parse({})),
+        : (Bootstrap.safeParse(l.bootstrap).data ?? DebianBootstrap.parse({})),
     stages: l.stages === undefined ? undefined : listOf(l.stages).map((s) => text(s) ?? "cleanup"),
     steps:
       l.steps === undefined

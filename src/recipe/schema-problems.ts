@@ -6,7 +6,17 @@
 import type { z } from "zod";
 import { stepObjectKeys } from "../steps/index.js";
 import { type FieldPath, suggest } from "./locate.js";
-import { Bootstrap, DiskOutput, Distro, Layer, Recipe, Step, TestCheck, Tests } from "./schema.js";
+import {
+  DebianBootstrap,
+  DiskOutput,
+  OciBootstrap,
+  Distro,
+  Layer,
+  Recipe,
+  Step,
+  TestCheck,
+  Tests,
+} from "./schema.js";
 
 export interface SchemaProblem {
   path: FieldPath;
@@ -24,7 +34,7 @@ function knownKeys(path: FieldPath): string[] {
     [/^$/, shape(Recipe)],
     [/^distro$/, shape(Distro)],
     [/^layers\/#$/, shape(Layer)],
-    [/^layers\/#\/bootstrap$/, shape(Bootstrap)],
+    [/^layers\/#\/bootstrap$/, [...shape(DebianBootstrap), ...shape(OciBootstrap)]],
     [/^layers\/#\/steps\/#$/, shape(Step)],
     // Each step's objects, from its own schema: layers/#/steps/#/copy, .../users/#...
     ...stepObjectKeys().map(([at, keys]): [RegExp, string[]] => [
@@ -110,7 +120,14 @@ function unionBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
     branch.length === 1 &&
     branch[0]?.path.length === 0 &&
     (branch[0].code === "invalid_type" || branch[0].code === "invalid_value");
-  const typed = issue.errors.filter((branch) => !otherType(branch));
+  let typed = issue.errors.filter((branch) => !otherType(branch));
+  // Of two object shapes (the two kinds of bootstrap), the one that knows the value's keys.
+  const unknownKeys = (branch: z.core.$ZodIssue[]) =>
+    branch
+      .filter((i) => i.code === "unrecognized_keys" && i.path.length === 0)
+      .reduce((n, i) => n + (i as { keys: string[] }).keys.length, 0);
+  const fewest = Math.min(...typed.map(unknownKeys));
+  if (typed.length > 1) typed = typed.filter((b) => unknownKeys(b) === fewest);
   if (typed.length !== 1) return [issue];
   return (typed[0] ?? []).flatMap((sub) =>
     unionBranch({ ...sub, path: [...issue.path, ...sub.path] }),
@@ -128,6 +145,13 @@ function plainer(issue: z.core.$ZodIssue, value: unknown): { message: string; hi
         ? "not a number"
         : "this number is too large (YAML reads it as infinity)",
       hint: "write a number within the field's range",
+    };
+  }
+  if (issue.code === "invalid_union" && issue.path.at(-1) === "bootstrap") {
+    return {
+      message:
+        "a bootstrap is an OCI image (`oci`) or mmdebstrap's (`variant`, `packages`), not both",
+      hint: "keep `oci: IMAGE` alone, or drop it; packages on an image go in the layer's `packages`",
     };
   }
   if (issue.code === "invalid_union" && issue.errors.length > 0) {

@@ -89,17 +89,44 @@ export const Step = z
   })
   .describe("One step: an object with exactly one key");
 
-export const Bootstrap = z.strictObject({
-  variant: z.enum(VARIANTS).default("minbase").describe("mmdebstrap --variant"),
-  packages: z.array(packageName).default([]).describe("mmdebstrap --include"),
-});
+export const DebianBootstrap = z
+  .strictObject({
+    variant: z.enum(VARIANTS).default("minbase").describe("mmdebstrap --variant"),
+    packages: z.array(packageName).default([]).describe("mmdebstrap --include"),
+  })
+  .describe("A Debian root made by mmdebstrap from the recipe's `distro`");
+export type DebianBootstrap = z.output<typeof DebianBootstrap>;
+
+export const OciBootstrap = z
+  .strictObject({
+    oci: z
+      .string()
+      .min(1)
+      .describe(
+        "An OCI image: docker://HOST/NAME[:TAG|@sha256:...] from a registry, or the path (beside the recipe) of an OCI archive (.tar) or image layout directory",
+      ),
+  })
+  .describe("A root unpacked from an OCI image's layers, whiteouts honoured");
+export type OciBootstrap = z.output<typeof OciBootstrap>;
+
+/** What starts a stack: mmdebstrap, or an OCI image (told apart by the `oci` key). */
+export const Bootstrap = z.union([OciBootstrap, DebianBootstrap]);
+export type Bootstrap = z.output<typeof Bootstrap>;
+
+/** Whether a stack starts from an OCI image rather than mmdebstrap. */
+export const isOciBootstrap = (b: Bootstrap | undefined): b is OciBootstrap =>
+  b !== undefined && "oci" in b;
+
+/** The packages a bootstrap names (an OCI image names none). */
+export const bootstrapPackages = (b: Bootstrap | undefined): string[] =>
+  b === undefined || isOciBootstrap(b) ? [] : b.packages;
 
 export const Layer = z
   .strictObject({
     name,
     description: z.string().optional(),
     from: name.optional().describe("The layer this one sits on; default: the one listed before"),
-    bootstrap: Bootstrap.optional().describe("Start a new stack with mmdebstrap"),
+    bootstrap: Bootstrap.optional().describe("Start a new stack: mmdebstrap, or an OCI image"),
     packages: z.array(packageName).optional().describe("Installed before the stages and steps"),
     remove: z.array(packageName).optional().describe("Purged after `packages`"),
     stages: z.array(name).optional().describe("Reusable fragments, run after packages"),

@@ -10,12 +10,13 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { outputPlugin } from "../outputs/index.js";
 import { sourceProblem } from "../steps/copy.js";
+import { ociSourceProblem } from "../oci/source.js";
 import { verifyStep } from "../steps/index.js";
 import { stepKind } from "./graph.js";
 import { type FieldPath, formatPath, suggest } from "./locate.js";
 import { outputFiles, reservedReason } from "./output-files.js";
 import { outputName } from "./outputs.js";
-import type { Recipe, Tests } from "./schema.js";
+import { isOciBootstrap, type Recipe, type Tests } from "./schema.js";
 import { stageProblems } from "./stages.js";
 import type { Vars } from "./vars.js";
 
@@ -63,8 +64,12 @@ export function verifyRecipe(
       problems.push({
         path: at,
         message: "the first layer has nothing to sit on",
-        hint: "give it `bootstrap: { variant: minbase, packages: [...] }`",
+        hint: "give it `bootstrap: { variant: minbase, packages: [...] }` (or `bootstrap: { oci: IMAGE }`)",
       });
+    }
+    if (isOciBootstrap(layer.bootstrap)) {
+      const problem = ociSourceProblem(layer.bootstrap.oci, dir);
+      if (problem) problems.push({ path: [...at, "bootstrap", "oci"], ...problem });
     }
     if (layer.bootstrap && layer.from) {
       problems.push({

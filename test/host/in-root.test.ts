@@ -9,6 +9,7 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
@@ -20,10 +21,12 @@ import { after, before, describe, it } from "node:test";
 import { StrataError } from "../../src/errors.js";
 import {
   copyFileFromRoot,
+  emptyDirInRoot,
   freshPathInRoot,
   mkdirInRoot,
   readFileInRoot,
   removeInRoot,
+  removeTreeInRoot,
   resolveInRoot,
   tryReadFileInRoot,
   writeFileInRoot,
@@ -141,6 +144,36 @@ describe("in-root paths", () => {
       assert.equal(readFileSync(secret, "utf8"), SECRET);
     } finally {
       rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("removes trees and empties directories as OCI whiteouts do, never through a symlink", () => {
+    writeFileSync(join(host, "keep"), "host\n");
+    const tree = tempDir("strata-wh-");
+    try {
+      mkdirSync(join(tree, "opt/dir/sub"), { recursive: true });
+      writeFileSync(join(tree, "opt/dir/sub/f"), "x");
+      writeFileSync(join(tree, "opt/dir/g"), "x");
+      symlinkSync(host, join(tree, "opt/dir/hostlink"));
+      symlinkSync(host, join(tree, "link"));
+      assert.equal(removeTreeInRoot(tree, "link/keep"), false, "not through a symlink");
+      emptyDirInRoot(tree, "link");
+      assert.equal(readFileSync(join(host, "keep"), "utf8"), "host\n");
+      emptyDirInRoot(tree, "opt/dir");
+      assert.deepEqual(readdirSync(join(tree, "opt/dir")), []);
+      assert.equal(
+        readFileSync(join(host, "keep"), "utf8"),
+        "host\n",
+        "a link is removed, not followed",
+      );
+      assert.equal(removeTreeInRoot(tree, "opt"), true);
+      assert.equal(existsSync(join(tree, "opt")), false);
+      assert.equal(removeTreeInRoot(tree, "link"), true);
+      assert.equal(readFileSync(join(host, "keep"), "utf8"), "host\n");
+      assert.equal(removeTreeInRoot(tree, "missing"), false);
+      assert.equal(removeTreeInRoot(tree, "../x"), false);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
     }
   });
 

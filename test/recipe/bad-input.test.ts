@@ -51,6 +51,38 @@ layers: [{ name: base, bootstrap: {} }]
 `;
 
 const CASES: Case[] = [
+  // bootstrap: { oci } (two kinds of bootstrap: the problem is the one the keys point at)
+  {
+    name: "an OCI bootstrap with mmdebstrap's options",
+    recipe: "name: t\nlayers:\n  - name: base\n    bootstrap: { oci: img.tar, variant: minbase }\n",
+    files: { "img.tar": "" },
+    code: "E_RECIPE_INVALID",
+    path: "layers[0].bootstrap",
+    line: 4,
+    message: /an OCI image \(`oci`\) or mmdebstrap's/,
+  },
+  {
+    name: "a mistyped bootstrap option is named, not 'invalid input'",
+    recipe: "name: t\nlayers:\n  - name: base\n    bootstrap: { varient: minbase }\n",
+    code: "E_RECIPE_INVALID",
+    path: "layers[0].bootstrap.varient",
+    message: /unknown key 'varient'/,
+  },
+  {
+    name: "an OCI image that is not beside the recipe",
+    recipe: "name: t\nlayers:\n  - name: base\n    bootstrap: { oci: /etc/passwd }\n",
+    code: "E_RECIPE_INVALID",
+    path: "layers[0].bootstrap.oci",
+    line: 4,
+    message: /absolute/,
+  },
+  {
+    name: "an OCI image reference that is not one",
+    recipe: 'name: t\nlayers:\n  - name: base\n    bootstrap: { oci: "docker://Registry/x y" }\n',
+    code: "E_RECIPE_INVALID",
+    path: "layers[0].bootstrap.oci",
+    message: /not a registry image reference/,
+  },
   // The audit's table, in its order.
   {
     name: "wrong types",

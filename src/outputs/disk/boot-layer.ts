@@ -18,7 +18,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { ResolvedLayer } from "../../recipe/graph.js";
-import type { Step } from "../../recipe/schema.js";
+import { bootstrapPackages, type Step } from "../../recipe/schema.js";
 import { addedLayer } from "../added-layer.js";
 import type { DiskSettings } from "./schema.js";
 
@@ -154,7 +154,7 @@ export function bootLayerSteps(disk: BootSettings): Step[] {
 export function kernelLayerOf(stack: readonly ResolvedLayer[]): ResolvedLayer {
   const kernel = /^linux-image-/;
   const names = (l: ResolvedLayer) => [
-    ...(l.spec.bootstrap?.packages ?? []),
+    ...bootstrapPackages(l.spec.bootstrap),
     ...l.steps.flatMap((s) => s.step.packages ?? []),
   ];
   const found = stack.find((l) => names(l).some((p) => kernel.test(p)));
