@@ -20,25 +20,20 @@ import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } fr
 import { join } from "node:path";
 import { StrataError } from "../errors.js";
 import { run } from "../host/run.js";
+import type { Descriptor } from "../oci/image-layout.js";
+import { MEDIA_TYPES } from "../oci/media-types.js";
 import { requireTools } from "../host/tools.js";
 import { fileSha256, sha256 } from "./canonical.js";
 import type { Cache, CacheEntry, LayerMeta } from "./store.js";
 
 export const META_MEDIA_TYPE = "application/vnd.strata.layer.meta.v1+json";
 export const MODULE_MEDIA_TYPE = "application/vnd.strata.layer.module.v1.squashfs";
-const MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json";
 
 export interface RemoteOptions {
   /** A credentials file (skopeo's --authfile); default: skopeo's own search */
   authFile?: string;
   /** Plain http or unverified TLS: only for a registry on the loopback interface */
   insecure?: boolean;
-}
-
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
 }
 
 interface ArtifactManifest {
@@ -158,7 +153,7 @@ export class RemoteCache {
       writeFileSync(join(blobs, sha256(metaText)), metaText);
       const manifest: ArtifactManifest = {
         schemaVersion: 2,
-        mediaType: MANIFEST_MEDIA_TYPE,
+        mediaType: MEDIA_TYPES.manifest,
         config: descriptor(META_MEDIA_TYPE, sha256(metaText), metaText.length),
         layers: [descriptor(MODULE_MEDIA_TYPE, meta.digest, meta.bytes)],
       };
@@ -170,7 +165,7 @@ export class RemoteCache {
         schemaVersion: 2,
         manifests: [
           {
-            ...descriptor(MANIFEST_MEDIA_TYPE, sha256(manifestText), manifestText.length),
+            ...descriptor(MEDIA_TYPES.manifest, sha256(manifestText), manifestText.length),
             annotations: ref,
           },
         ],

@@ -24,9 +24,14 @@ export const TOOLS = {
   ip: { command: "ip", package: "iproute2", why: "brings up the build namespace's loopback" },
   mount: { command: "mount", package: "mount", why: "overlayfs and squashfs mounts" },
   umount: { command: "umount", package: "mount", why: "unmounts" },
-  tar: { command: "tar", package: "tar", why: "the tar output" },
-  zstd: { command: "zstd", package: "zstd", why: "compresses tar outputs" },
-  gzip: { command: "gzip", package: "gzip", why: "compresses tar outputs" },
+  tar: { command: "tar", package: "tar", why: "the tar and oci outputs" },
+  zstd: { command: "zstd", package: "zstd", why: "compresses tar outputs and OCI layers" },
+  gzip: { command: "gzip", package: "gzip", why: "compresses tar outputs and OCI layers" },
+  getfattr: {
+    command: "getfattr",
+    package: "attr",
+    why: "finds a layer's opaque directories (the oci output)",
+  },
   aptConfig: { command: "apt-config", package: "apt", why: "reads the host's apt cache path" },
   aptGet: { command: "apt-get", package: "apt", why: "reads the host's default mirror" },
   qemuAarch64: {

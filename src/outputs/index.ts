@@ -8,6 +8,7 @@ import { diskOutput } from "./disk/index.js";
 import { isoOutput } from "./iso/index.js";
 import { liveOutput } from "./live/index.js";
 import { netbootOutput } from "./netboot/index.js";
+import { ociOutput } from "./oci/index.js";
 import { tarOutput } from "./tar/index.js";
 import type { OutputPlugin } from "./types.js";
 
@@ -18,6 +19,7 @@ export const OUTPUTS: { [T in Output["type"]]: OutputPlugin<Extract<Output, { ty
   netboot: netbootOutput,
   live: liveOutput,
   iso: isoOutput,
+  oci: ociOutput,
 };
 
 export function outputPlugin<O extends Output>(output: O): OutputPlugin<O> {

@@ -11,6 +11,7 @@ import { DiskOutput } from "../outputs/disk/schema.js";
 import { IsoOutput } from "../outputs/iso/schema.js";
 import { LiveOutput } from "../outputs/live/schema.js";
 import { NetbootOutput } from "../outputs/netboot/schema.js";
+import { OciOutput } from "../outputs/oci/schema.js";
 import { TarOutput } from "../outputs/tar/schema.js";
 import { CopyStep } from "../steps/copy.js";
 import { packageName } from "../steps/fields.js";
@@ -143,6 +144,7 @@ export const Output = z.discriminatedUnion("type", [
   NetbootOutput,
   LiveOutput,
   IsoOutput,
+  OciOutput,
 ]);
 
 /**

@@ -12,6 +12,8 @@ describe("output files", () => {
     assert.deepEqual(files({ type: "dir" }, "root"), ["root", ".root.layers.json"]);
     assert.deepEqual(files({ type: "tar" }, "root"), ["root.tar.zst"]);
     assert.deepEqual(files({ type: "tar", compression: "none" }, "root"), ["root.tar"]);
+    assert.deepEqual(files({ type: "oci" }, "app"), ["app.oci.tar"]);
+    assert.deepEqual(files({ type: "oci", format: "dir" }, "app"), ["app.oci"]);
     assert.deepEqual(files({ type: "disk" }, "vm"), [
       "vm.img",
       "vm.img.bmap",
