@@ -70,7 +70,8 @@ export function cli(args: string[], env: Record<string, string> = {}): CliResult
  */
 export function buildWithCli(recipe: string, out: string, args: string[] = []): BuildResult {
   const r = cli(["build", recipe, "--json", ...args, "--cache-dir", TEST_CACHE, "--out", out]);
-  assert.equal(r.code, 0, r.stderr);
+  // --json puts the error in stdout.
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   return JSON.parse(r.stdout) as BuildResult;
 }
 

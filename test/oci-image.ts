@@ -5,7 +5,16 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 
 /** A layer: paths to file contents, or `{ link }` for a symlink, or `{ dir: true }`. */
@@ -122,4 +131,27 @@ export function writeOciImage(
   execFileSync("tar", ["-C", layout, "-cf", `${archive}.part`, "."]);
   renameSync(`${archive}.part`, archive);
   return { layout, archive, manifestDigest: manifest.digest };
+}
+
+/**
+ * A tree as two equal trees share it: each entry's path, type and mode, owner, and its content's
+ * digest or its link's target (not times: an image's files are stamped when it is unpacked).
+ */
+export function treeListing(root: string): string[] {
+  const lines: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(root, path));
+      const what = st.isSymbolicLink()
+        ? `-> ${readlinkSync(join(root, path))}`
+        : st.isFile()
+          ? sha(readFileSync(join(root, path)))
+          : "";
+      lines.push(`${path} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${what}`);
+      if (st.isDirectory()) walk(path);
+    }
+  };
+  walk("");
+  return lines;
 }

@@ -81,3 +81,9 @@ export function blobPath(layout: string, digest: string): string {
   }
   return join(layout, "blobs", "sha256", m[1] as string);
 }
+
+/** Debian's architecture as OCI (Go's GOARCH) names it. */
+export function ociPlatform(arch: string): Platform {
+  if (arch === "armhf") return { architecture: "arm", os: "linux", variant: "v7" };
+  return { architecture: arch, os: "linux" };
+}

@@ -25,18 +25,9 @@ import {
   readFlags,
   skopeoName,
 } from "./source.js";
+import { blobPath, type ImageConfig, type ImageManifest, ociPlatform } from "./image-layout.js";
+import { layerCompression } from "./media-types.js";
 import { whiteoutPlan } from "./whiteouts.js";
-
-/** Layer media types tar can read (gzip and zstd are found by tar itself). */
-const LAYER_TYPES = [
-  "application/vnd.oci.image.layer.v1.tar",
-  "application/vnd.oci.image.layer.v1.tar+gzip",
-  "application/vnd.oci.image.layer.v1.tar+zstd",
-  "application/vnd.docker.image.rootfs.diff.tar.gzip",
-];
-
-/** Debian's architecture names as OCI writes them. */
-export const OCI_ARCH: Record<string, string> = { amd64: "amd64", arm64: "arm64", armhf: "arm" };
 
 /** What extracting a layer may need of root's powers: owners, modes, file capabilities. */
 const TAR_CAPABILITIES = [
@@ -47,12 +38,6 @@ const TAR_CAPABILITIES = [
   "CAP_MKNOD",
   "CAP_SETFCAP",
 ];
-
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-}
 
 export interface UnpackRequest {
   source: OciSource;
@@ -74,7 +59,12 @@ export interface UnpackRequest {
 export function extractArgv(root: string, blob: string, binds: readonly string[]): string[] {
   return [
     "bwrap",
-    "--unshare-all",
+    // Not --unshare-all: its user namespace maps uid 0 alone, and an image has other owners.
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-net",
+    "--unshare-cgroup-try",
     "--die-with-parent",
     "--new-session",
     "--cap-drop",
@@ -125,8 +115,9 @@ function readJson<T>(file: string, what: string): T {
 
 export async function unpackOciImage(req: UnpackRequest): Promise<void> {
   const layout = join(req.work, "oci-image");
-  const blob = (digest: string) => join(layout, "blobs", digest.replace(":", "/"));
+  const blob = (digest: string) => blobPath(layout, digest);
   const from = skopeoName(req.source);
+  const platform = ociPlatform(req.arch);
   const copy = await run(
     "skopeo",
     [
@@ -135,7 +126,8 @@ export async function unpackOciImage(req: UnpackRequest): Promise<void> {
       "--override-os",
       "linux",
       "--override-arch",
-      OCI_ARCH[req.arch] ?? req.arch,
+      platform.architecture,
+      ...(platform.variant ? ["--override-variant", platform.variant] : []),
       ...readFlags(req.source, req.access, "src"),
       pinned(req.source, req.digest),
       `oci:${layout}:strata`,
@@ -158,15 +150,9 @@ export async function unpackOciImage(req: UnpackRequest): Promise<void> {
       { hint: "build again once the archive is written" },
     );
   }
-  const manifest = readJson<{ config: Descriptor; layers: Descriptor[] }>(
-    blob(entry.digest),
-    `${from}'s manifest`,
-  );
-  const config = readJson<{ architecture?: string; os?: string }>(
-    blob(manifest.config.digest),
-    `${from}'s config`,
-  );
-  const want = OCI_ARCH[req.arch] ?? req.arch;
+  const manifest = readJson<ImageManifest>(blob(entry.digest), `${from}'s manifest`);
+  const config = readJson<Partial<ImageConfig>>(blob(manifest.config.digest), `${from}'s config`);
+  const want = platform.architecture;
   if (config.architecture !== want || (config.os ?? "linux") !== "linux") {
     throw new StrataError(
       "E_OCI_IMAGE",
@@ -174,12 +160,12 @@ export async function unpackOciImage(req: UnpackRequest): Promise<void> {
       { hint: "set distro.arch to the image's architecture, or name an image for this one" },
     );
   }
-  const bad = manifest.layers.find((l) => !LAYER_TYPES.includes(l.mediaType));
+  const bad = manifest.layers.find((l) => layerCompression(l.mediaType) === undefined);
   if (bad) {
     throw new StrataError(
       "E_OCI_IMAGE",
       `${req.label}: ${from} has a layer of type ${bad.mediaType}, which strata cannot unpack`,
-      { hint: `strata unpacks ${LAYER_TYPES.join(", ")}` },
+      { hint: "strata unpacks tar layers: plain, gzip or zstd" },
     );
   }
 

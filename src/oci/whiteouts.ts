@@ -4,9 +4,7 @@
  * over the names `tar -t --quoting-style=c` lists.
  */
 import { posix } from "node:path";
-
-export const OPAQUE = ".wh..wh..opq";
-export const WHITEOUT_PREFIX = ".wh.";
+import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "./media-types.js";
 
 /** What a layer removes from the layers below, before its own files are extracted. */
 export interface WhiteoutPlan {
@@ -68,7 +66,7 @@ export function whiteoutPlan(listing: readonly string[]): WhiteoutPlan {
     if (name === undefined) continue;
     const base = posix.basename(name);
     const dir = posix.dirname(name) === "." ? "" : posix.dirname(name);
-    if (base === OPAQUE) plan.opaque.push(dir);
+    if (base === OPAQUE_WHITEOUT) plan.opaque.push(dir);
     else if (base.startsWith(WHITEOUT_PREFIX) && base.length > WHITEOUT_PREFIX.length) {
       plan.remove.push(posix.join(dir, base.slice(WHITEOUT_PREFIX.length)));
     }

@@ -7,13 +7,14 @@
  * written again (as a directory, zstd) has the same uncompressed layers: the same diff_ids.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { ImageConfig, ImageIndex, ImageManifest } from "../../src/oci/image-layout.js";
 import { blobPath } from "../../src/oci/image-layout.js";
 import { ANNOTATIONS, MEDIA_TYPES } from "../../src/oci/media-types.js";
 import { buildWithCli, needsRoot, tempDir, writeRecipe } from "../helpers.js";
+import { treeListing } from "../oci-image.js";
 import { PODMAN_SKIP, podmanIn, RUN_FLAGS } from "../podman.js";
 
 const RECIPE = `name: ocitest
@@ -40,6 +41,7 @@ outputs:
     workdir: /opt/dir
     labels: { org.example.answer: "42" }
   - { type: oci, name: again, format: dir, compression: zstd }
+  - { type: dir, name: tree }
 `;
 
 /** A layout's index, manifest and config, read the way an OCI reader would. */
@@ -142,5 +144,21 @@ describe("oci output, run by podman", { skip: needsRoot || PODMAN_SKIP }, () => 
     assert.equal(r.code, 0, r.stderr);
     const { config } = readLayout(join(out, "again.oci"));
     assert.deepEqual(config.rootfs.diff_ids, JSON.parse(r.stdout));
+  });
+
+  it("starts another stack from the archive: the same tree (bootstrap: { oci })", () => {
+    const from = writeRecipe(
+      "name: fromimage\ndistro: { suite: trixie, arch: amd64 }\nlayers:\n  - name: image\n    bootstrap: { oci: img.oci.tar }\noutputs:\n  - { type: dir, name: tree }\n",
+    );
+    copyFileSync(join(out, "img.oci.tar"), join(dirname(from), "img.oci.tar"));
+    try {
+      const again = join(work, "out-from-image");
+      buildWithCli(from, again);
+      const original = treeListing(join(out, "tree"));
+      assert.ok(original.length > 1000, `a Debian root: ${original.length} entries`);
+      assert.deepEqual(treeListing(join(again, "tree")), original);
+    } finally {
+      rmSync(dirname(from), { recursive: true, force: true });
+    }
   });
 });

@@ -12,7 +12,8 @@ describe("unpacking an OCI layer", () => {
     assert.deepEqual(after("--bind"), ["/work/root", "/tmp/root"]);
     assert.equal(argv.filter((a) => a === "--bind").length, 1);
     assert.deepEqual(after("--ro-bind").slice(0, 2), ["/usr", "/usr"]);
-    assert.ok(argv.includes("--unshare-all"));
+    assert.ok(argv.includes("--unshare-net"));
+    assert.equal(argv.includes("--unshare-all"), false, "its user namespace has uid 0 alone");
     assert.equal(argv.includes("--proc"), false, "no /proc: nothing of the kernel's to write");
     assert.deepEqual(argv.slice(argv.indexOf("--cap-drop"), argv.indexOf("--cap-drop") + 2), [
       "--cap-drop",

@@ -14,7 +14,7 @@ import type {
   Platform,
 } from "../../oci/image-layout.js";
 import { canonical, sha256 } from "../../cache/canonical.js";
-import { LAYOUT_VERSION } from "../../oci/image-layout.js";
+import { LAYOUT_VERSION, ociPlatform } from "../../oci/image-layout.js";
 import { ANNOTATIONS, MEDIA_TYPES, layerMediaType } from "../../oci/media-types.js";
 import type { OciOutput } from "./schema.js";
 
@@ -36,12 +36,6 @@ export interface LayerBlob {
 export interface JsonBlob {
   bytes: Buffer;
   descriptor: Descriptor;
-}
-
-/** Debian's architecture as OCI (Go's GOARCH) names it. */
-export function ociPlatform(arch: string): Platform {
-  if (arch === "armhf") return { architecture: "arm", os: "linux", variant: "v7" };
-  return { architecture: arch, os: "linux" };
 }
 
 /** SOURCE_DATE_EPOCH as RFC 3339, without milliseconds. */

@@ -6,12 +6,12 @@ import {
   DEFAULT_PATH,
   containerConfig,
   imageDocuments,
-  ociPlatform,
   refName,
   rfc3339,
   type LayerBlob,
 } from "../../../src/outputs/oci/layout.js";
 import { OciOutput } from "../../../src/outputs/oci/schema.js";
+import { ociPlatform } from "../../../src/oci/image-layout.js";
 
 const output = (o: Record<string, unknown> = {}) => OciOutput.parse({ type: "oci", ...o });
 const hex = (c: string) => c.repeat(64);
