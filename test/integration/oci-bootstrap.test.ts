@@ -159,62 +159,31 @@ describe("a stack that starts from an OCI image", { skip: needsRoot }, () => {
     "pulls an image from a registry, pinned to the digest its key covers",
     { skip: REGISTRY_SKIP },
     async () => {
-      const made = join(work, "pushed");
-      const { layout } = writeOciImage(made, [LOWER, UPPER]);
       mkdirSync(join(work, "registry"));
       const port = await freePort();
       const registry = await startRegistry(join(work, "registry"), port);
+      const ref = `127.0.0.1:${port}/team/base:v1`;
+      // Pushes an image of these layers to `ref`, then builds the recipe from it.
+      const pushAndBuild = async (upper: typeof UPPER, out: string) => {
+        const { layout } = writeOciImage(join(work, `pushed-${out}`), [LOWER, upper]);
+        const push = ["copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:test`];
+        execFileSync("skopeo", [...push, `docker://${ref}`]);
+        const args = ["--json", "--insecure", "--cache-dir", cache, "--out", join(work, out)];
+        const r = await cliAsync(["build", join(dir, "strata.yaml"), ...args]);
+        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        return JSON.parse(r.stdout) as BuildResult;
+      };
       try {
-        const ref = `127.0.0.1:${port}/team/base:v1`;
-        execFileSync("skopeo", [
-          "copy",
-          "--quiet",
-          "--dest-tls-verify=false",
-          `oci:${layout}:test`,
-          `docker://${ref}`,
-        ]);
         writeFileSync(
           join(dir, "strata.yaml"),
           RECIPE.replace("oci: image.tar", `oci: "docker://${ref}"`),
         );
-        const out = join(work, "out-registry");
-        const r = await cliAsync([
-          "build",
-          join(dir, "strata.yaml"),
-          "--json",
-          "--insecure",
-          "--cache-dir",
-          cache,
-          "--out",
-          out,
-        ]);
-        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-        assert.equal(readFileSync(join(out, "tree/etc/upper"), "utf8"), "upper\n");
-        assert.equal(existsSync(join(out, "tree/etc/gone")), false);
+        await pushAndBuild(UPPER, "out-registry");
+        assert.equal(readFileSync(join(work, "out-registry/tree/etc/upper"), "utf8"), "upper\n");
+        assert.equal(existsSync(join(work, "out-registry/tree/etc/gone")), false);
         // The tag moves to another image: a new key, so the layer is built again from it.
-        const moved = writeOciImage(join(work, "moved"), [
-          LOWER,
-          { ...UPPER, "etc/upper": "moved\n" },
-        ]);
-        execFileSync("skopeo", [
-          "copy",
-          "--quiet",
-          "--dest-tls-verify=false",
-          `oci:${moved.layout}:test`,
-          `docker://${ref}`,
-        ]);
-        const again = await cliAsync([
-          "build",
-          join(dir, "strata.yaml"),
-          "--json",
-          "--insecure",
-          "--cache-dir",
-          cache,
-          "--out",
-          join(work, "out-moved"),
-        ]);
-        assert.equal(again.code, 0, `${again.stdout}\n${again.stderr}`);
-        assert.deepEqual(built(JSON.parse(again.stdout) as BuildResult), ["image", "app"]);
+        const moved = await pushAndBuild({ ...UPPER, "etc/upper": "moved\n" }, "out-moved");
+        assert.deepEqual(built(moved), ["image", "app"]);
         assert.equal(readFileSync(join(work, "out-moved/tree/etc/upper"), "utf8"), "moved\n");
       } finally {
         registry.kill();
