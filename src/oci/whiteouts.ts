@@ -29,7 +29,11 @@ const C_ESCAPES: Record<string, number> = {
 
 /** One name as GNU tar's C quoting style prints it ("a\nb", octal bytes), back to its text. */
 export function unquoteC(line: string): string {
-  const body = line.startsWith('"') && line.endsWith('"') ? line.slice(1, -1) : line;
+  return unescapeC(line.startsWith('"') && line.endsWith('"') ? line.slice(1, -1) : line);
+}
+
+/** C escapes (`\n`, `\\`, octal `\303\251` for UTF-8 bytes) back to text; tar's and getfattr's. */
+export function unescapeC(body: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < body.length; i++) {
     const c = body[i] as string;

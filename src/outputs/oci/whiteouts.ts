@@ -14,6 +14,7 @@ import { type Stats, lstatSync, readdirSync, unlinkSync, writeFileSync } from "n
 import { join, relative } from "node:path";
 import { StrataError } from "../../errors.js";
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "../../oci/media-types.js";
+import { unescapeC } from "../../oci/whiteouts.js";
 
 export const OPAQUE_XATTR = "trusted.overlay.opaque";
 
@@ -33,19 +34,6 @@ export function opaqueListArgs(root: string): string[] {
   ];
 }
 
-/** getfattr's quoting of a name: bytes outside printable ASCII, and `\`, as `\ooo`. */
-function unquote(s: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const m = /^\\([0-7]{3})/.exec(s.slice(i, i + 4));
-    if (m) {
-      bytes.push(parseInt(m[1] as string, 8));
-      i += 3;
-    } else bytes.push(...Buffer.from(s[i] as string, "utf8"));
-  }
-  return Buffer.from(bytes).toString("utf8");
-}
-
 /**
  * The directories (relative to `root`, "" for the root itself) that getfattr's listing shows
  * as opaque. Only "y" is opaque: newer kernels also write "x" on a directory that merely holds
@@ -55,7 +43,7 @@ export function parseOpaqueDirs(listing: string, root: string): string[] {
   const dirs: string[] = [];
   let file: string | undefined;
   for (const line of listing.split("\n")) {
-    if (line.startsWith("# file: ")) file = unquote(line.slice("# file: ".length));
+    if (line.startsWith("# file: ")) file = unescapeC(line.slice("# file: ".length));
     else if (file !== undefined && line === `${OPAQUE_XATTR}="y"`) dirs.push(relative(root, file));
   }
   return dirs;
