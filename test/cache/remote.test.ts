@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sha256 } from "../../src/cache/canonical.js";
@@ -61,7 +61,10 @@ describe("remote layer cache in an OCI registry", { skip }, () => {
     registry = await startRegistry(join(work, "registry"), port);
     ref = `127.0.0.1:${port}/team/strata-cache`;
   });
-  after(() => registry?.kill());
+  after(() => {
+    registry?.kill();
+    rmSync(work, { recursive: true, force: true });
+  });
 
   it("pushes an entry that B pulls whole, checked, into its own cache; a second push sends nothing", async () => {
     const remote = new RemoteCache(ref, { insecure: true });
