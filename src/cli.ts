@@ -64,6 +64,7 @@ function buildOptions(o: Record<string, unknown>) {
     ],
     cacheTo: (o.cacheTo as string | undefined) ?? (process.env.STRATA_CACHE_TO || undefined),
     registryAuthFile: o.authfile as string | undefined,
+    registryCertDir: o.certDir as string | undefined,
     registryInsecure: o.insecure as boolean | undefined,
     key: o.key as string | undefined,
   };
@@ -131,6 +132,10 @@ const commonBuildOptions = (cmd: Command) =>
       "--authfile <file>",
       "registry credentials (default: $REGISTRY_AUTH_FILE, then skopeo's own)",
     )
+    .option(
+      "--cert-dir <dir>",
+      "CA certificates (*.crt) and client certificates (*.cert, *.key) for the registries (default: the system's)",
+    )
     .option("--insecure", "plain http to a registry on 127.0.0.1 (a local test registry)")
     .option("-v, --verbose", "print every line of tool output when not on a terminal");
 
@@ -140,7 +145,10 @@ commonBuildOptions(
     .description("build the recipe's layers (cached) and its outputs")
     .argument("[recipe]", "recipe file, or a directory holding strata.yaml", ".")
     .option("-o, --out <dir>", "where modules, manifest.json and outputs go", "out")
-    .option("--explain", "say for each rebuilt layer which input changed")
+    .option(
+      "--explain",
+      "say for each rebuilt layer which input changed, and at the end where each layer came from",
+    )
     .option("--report <file.html>", "also write the build report as one self-contained HTML file")
     .option("--json", "print the result as JSON on stdout"),
 ).action(async (recipe: string, o) => {
@@ -156,7 +164,7 @@ commonBuildOptions(
   }
   for (const l of result.layers) {
     process.stdout.write(
-      `${(l.file ?? `(${l.name})`).padEnd(24)} ${l.cached ? "cached " : "built  "} ${mib(l.bytes).padStart(10)}  ${l.digest.slice(0, 19)}${l.cached ? "" : `  ${l.seconds.toFixed(1)} s`}\n`,
+      `${(l.file ?? `(${l.name})`).padEnd(24)} ${l.pulledFrom ? "pulled " : l.cached ? "cached " : "built  "} ${mib(l.bytes).padStart(10)}  ${l.digest.slice(0, 19)}${l.cached ? "" : `  ${l.seconds.toFixed(1)} s`}\n`,
     );
   }
   for (const out of result.outputs) process.stdout.write(`${out.type.padEnd(6)} ${out.path}\n`);

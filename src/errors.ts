@@ -19,6 +19,7 @@ export type ErrorCode =
   | "E_CACHE"
   | "E_REMOTE_CACHE"
   | "E_REMOTE_UNAVAILABLE"
+  | "E_REMOTE_AUTH"
   | "E_LOCKED"
   | "E_OUTPUT"
   | "E_USAGE"

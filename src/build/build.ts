@@ -35,6 +35,7 @@ import { writeBuildReport } from "./report.js";
 import { checkSigningKey, signerFor } from "./signing.js";
 import { pullMissing, pushAll } from "../cache/remote-build.js";
 import { RemoteCache } from "../cache/remote.js";
+import { explainOrigin } from "../plan/explain.js";
 import { isUpToDate, outputKey, stampOutput } from "./output-stamps.js";
 import { moduleFile, placeModule, verifyModulesToPlace } from "./place-modules.js";
 import { type Lower, mountStack } from "./stack.js";
@@ -55,6 +56,8 @@ export interface LayerResult {
   reason: string;
   /** The remote cache (--cache-from) this build pulled the layer from */
   pulledFrom?: string;
+  /** The remote cache (--cache-to) this build pushed the layer to (absent: it had it) */
+  pushedTo?: string;
   packages: PackageChanges;
   /** The steps run and their seconds (empty when cached) */
   steps: StepTiming[];
@@ -414,6 +417,22 @@ export async function withBuildContext<T>(
   }
 }
 
+/**
+ * The build's remote caches. A repository named by both --cache-from and --cache-to is one
+ * object, so a registry found down while pulling is not asked again to push.
+ */
+function remoteCaches(options: BuildOptions): { from: RemoteCache[]; to?: RemoteCache } {
+  const remote = {
+    authFile: options.registryAuthFile,
+    certDir: options.registryCertDir,
+    insecure: options.registryInsecure,
+  };
+  const from = (options.cacheFrom ?? []).map((ref) => new RemoteCache(ref, remote));
+  const ref = options.cacheTo;
+  if (!ref) return { from };
+  return { from, to: from.find((r) => r.ref === ref) ?? new RemoteCache(ref, remote) };
+}
+
 function writeJson(path: string, value: unknown): void {
   writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
   renameSync(`${path}.tmp`, path);
@@ -431,9 +450,7 @@ export async function build(
     () => prepareOutDir(out),
     async (ctx, recipe) => {
       await checkSigningKey(recipe, options.key);
-      const remote = { authFile: options.registryAuthFile, insecure: options.registryInsecure };
-      const from = (options.cacheFrom ?? []).map((ref) => new RemoteCache(ref, remote));
-      const to = options.cacheTo ? new RemoteCache(options.cacheTo, remote) : undefined;
+      const { from, to } = remoteCaches(options);
       let p = await plan(recipe, ctx.settings, ctx.cache, options);
       // Local cache first, then each remote: what they hold is pulled, and the plan made again.
       const pulled = await pullMissing(p, ctx.cache, from, ctx.reporter, options.rebuild);
@@ -460,7 +477,12 @@ export async function build(
         if (/^\d\d-.+\.sqfs$/.test(f) && !files.has(f)) rmSync(join(out, f));
 
       const outputs: OutputResult[] = [];
-      if (to) await pushAll(entries, ctx.cache, to, ctx.reporter);
+      if (to) {
+        const pushed = await pushAll(entries, ctx.cache, to, ctx.reporter);
+        for (const r of results) if (pushed.has(r.name)) r.pushedTo = to.ref;
+      }
+      if (options.explain)
+        for (const r of results) ctx.reporter.info(`${r.name}: ${explainOrigin(r)}`);
       const sign = signerFor(options.key);
       for (const o of p.outputs) outputs.push(await writeOutput(ctx, p, o, built, out, t0, sign));
       built.release();

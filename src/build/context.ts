@@ -62,6 +62,8 @@ export interface BuildOptions {
   registryAuthFile?: string;
   /** Plain http to a registry on the loopback interface (tests, a local registry) */
   registryInsecure?: boolean;
+  /** CA (and client) certificates for the registries (skopeo's --cert-dir); default: the system's */
+  registryCertDir?: string;
 }
 
 export interface ResolvedDistro {

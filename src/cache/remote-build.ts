@@ -5,9 +5,10 @@
  * is made again, so a pulled layer is as cached as a local one. After the build, every layer of
  * the plan that `--cache-to` lacks is pushed (one HEAD per blob: what it has is not sent).
  *
- * A remote that cannot be reached or refuses costs one warning line and is not asked again in
- * this build; a pulled layer that is not what its key says is discarded with an error line
- * naming it, and built here.
+ * A remote that cannot be reached or refuses the credentials costs one warning line (with its
+ * hint) and is not asked again in this build, for pulls and pushes alike (RemoteCache.down);
+ * a pulled layer that is not what its key says is discarded with an error line naming it, and
+ * built here.
  */
 import { StrataError } from "../errors.js";
 import type { Reporter } from "../progress.js";
@@ -18,15 +19,20 @@ import type { Cache, CacheEntry } from "./store.js";
 /** Layer key → the remote it was pulled from. */
 export type PulledFrom = Map<string, string>;
 
-/** Reports a remote's failure as one line; true when the remote is down (ask it no more). */
-function report(reporter: Reporter, e: unknown, remote: RemoteCache): boolean {
+/**
+ * Reports a remote's failure as one line. A registry that is down or refuses the credentials
+ * is marked down (asked no more in this build, pulls and pushes alike); a layer it sent that
+ * is not that layer costs only that layer.
+ */
+function report(reporter: Reporter, e: unknown, remote: RemoteCache): void {
   if (!(e instanceof StrataError)) throw e;
-  if (e.code === "E_REMOTE_UNAVAILABLE") {
-    reporter.warn(`${e.message}; going on without ${remote.ref}`);
-    return true;
+  if (e.code === "E_REMOTE_UNAVAILABLE" || e.code === "E_REMOTE_AUTH") {
+    const hint = e.hint ? ` (hint: ${e.hint})` : "";
+    reporter.warn(`error[${e.code}]: ${e.message}; going on without ${remote.ref}${hint}`);
+    remote.down = true;
+    return;
   }
   reporter.warn(`error[${e.code}]: ${e.message}`);
-  return false;
 }
 
 /**
@@ -41,7 +47,6 @@ export async function pullMissing(
   rebuild: readonly string[] = [],
 ): Promise<PulledFrom> {
   const pulled: PulledFrom = new Map();
-  const down = new Set<RemoteCache>();
   const built = new Set<string>();
   for (const layer of p.layers) {
     const parentBuilt = layer.parent !== undefined && built.has(layer.parent);
@@ -52,12 +57,12 @@ export async function pullMissing(
     }
     let entry: CacheEntry | undefined;
     for (const remote of parentBuilt ? [] : remotes) {
-      if (down.has(remote)) continue;
+      if (remote.down) continue;
       reporter.status(`${layer.name}: looking in ${remote.ref}`);
       try {
         entry = await remote.pull(cache, layer.key, layer.name);
       } catch (e) {
-        if (report(reporter, e, remote)) down.add(remote);
+        report(reporter, e, remote);
       }
       if (entry) {
         pulled.set(layer.key, remote.ref);
@@ -72,23 +77,27 @@ export async function pullMissing(
   return pulled;
 }
 
-/** Pushes every layer `entries` holds that `remote` lacks; returns how many were sent. */
+/**
+ * Pushes every layer `entries` holds that `remote` lacks; returns the names of those sent. A
+ * remote already found down in this build (by pullMissing too) is not asked.
+ */
 export async function pushAll(
   entries: ReadonlyMap<string, CacheEntry>,
   cache: Cache,
   remote: RemoteCache,
   reporter: Reporter,
-): Promise<number> {
-  let sent = 0;
+): Promise<Set<string>> {
+  const sent = new Set<string>();
   for (const [name, entry] of entries) {
+    if (remote.down) break;
     reporter.status(`${name}: pushing to ${remote.ref}`);
     try {
       if ((await remote.push(cache, entry)) === "pushed") {
-        sent++;
+        sent.add(name);
         reporter.info(`${name}: pushed to ${remote.ref}`);
       }
     } catch (e) {
-      if (report(reporter, e, remote)) break;
+      report(reporter, e, remote);
     }
   }
   return sent;

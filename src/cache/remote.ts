@@ -34,6 +34,11 @@ export interface RemoteOptions {
   authFile?: string;
   /** Plain http or unverified TLS: only for a registry on the loopback interface */
   insecure?: boolean;
+  /**
+   * A directory of CA certificates (*.crt) and client certificates (*.cert, *.key) for the
+   * registries (skopeo's --cert-dir): a private CA without adding it to the system's
+   */
+  certDir?: string;
 }
 
 interface ArtifactManifest {
@@ -62,7 +67,7 @@ export function checkRemoteRef(ref: string, options: RemoteOptions = {}): void {
       "E_USAGE",
       `--insecure is for a registry on this machine's loopback, not ${registryHost(ref)}`,
       {
-        hint: "serve the registry over TLS (its CA in /etc/ssl/certs or /etc/containers/certs.d)",
+        hint: "serve the registry over TLS (its CA in /etc/ssl/certs, /etc/containers/certs.d or --cert-dir)",
       },
     );
   }
@@ -78,7 +83,20 @@ function descriptor(mediaType: string, digest: string, size: number): Descriptor
  */
 const MISSING = /manifest unknown|name unknown/i;
 
+/**
+ * What skopeo says when the registry turns the credentials down (the protocol's UNAUTHORIZED
+ * and DENIED): the same for every layer, so it is named apart from a registry that is down.
+ */
+const REFUSED =
+  /unauthorized|authentication required|requested access to the resource is denied|invalid username\/password/i;
+
 export class RemoteCache {
+  /**
+   * Set by the build (./remote-build.ts) once this registry could not be reached or refused
+   * its credentials: it is not asked again in that build, so it costs one warning line.
+   */
+  down = false;
+
   constructor(
     readonly ref: string,
     private readonly options: RemoteOptions = {},
@@ -92,6 +110,8 @@ export class RemoteCache {
   private flags(side?: "src" | "dest"): string[] {
     const flags: string[] = [];
     if (this.options.authFile) flags.push("--authfile", this.options.authFile);
+    if (this.options.certDir)
+      flags.push(side ? `--${side}-cert-dir` : "--cert-dir", this.options.certDir);
     if (this.options.insecure)
       flags.push(side ? `--${side}-tls-verify=false` : "--tls-verify=false");
     return flags;
@@ -100,7 +120,7 @@ export class RemoteCache {
   /**
    * Runs skopeo; `missing` when the registry has no such tag (a miss, not a failure). A blob
    * that does not match its digest is E_REMOTE_CACHE (skopeo checks each one as it copies);
-   * any other failure is E_REMOTE_UNAVAILABLE.
+   * credentials refused are E_REMOTE_AUTH; any other failure is E_REMOTE_UNAVAILABLE.
    */
   private async skopeo(
     args: string[],
@@ -112,14 +132,17 @@ export class RemoteCache {
     if (r.exitCode === 0) return { missing: false, stdout: r.stdout };
     // skopeo's last line, without its logger's time= level= wrapping.
     const last = r.output.trim().split("\n").at(-1) ?? "";
-    const said = /msg="(.*)"$/.exec(last)?.[1] ?? last;
+    // An upload's location carries the registry's long session state: not worth a line.
+    const said = (/msg="(.*)"$/.exec(last)?.[1] ?? last).replace(/\?_state=[^\s"\\]*/g, "");
     if (MISSING.test(said)) return { missing: true, stdout: "" };
-    if (/digest did not match/i.test(said)) {
+    if (/digest did not match/i.test(said)) throw this.notThatLayer(key, name, said);
+    if (REFUSED.test(said)) {
+      const file = this.options.authFile ?? process.env.REGISTRY_AUTH_FILE;
       throw new StrataError(
-        "E_REMOTE_CACHE",
-        `layer '${name}' (${key.slice(0, 12)}…) from ${this.ref} is not that layer: ${said}`,
+        "E_REMOTE_AUTH",
+        `${registryHost(this.ref)} refused the credentials ${file ? `of ${file}` : "skopeo found"} (${what} layer ${key.slice(0, 12)}… at ${this.ref}): ${said}`,
         {
-          hint: "it was discarded and the layer is built here; whoever pushed it should push it again",
+          hint: `fix the entry for ${registryHost(this.ref)} in ${file ?? "the auth file (--authfile, $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json)"}, e.g. with skopeo login --authfile`,
         },
       );
     }
@@ -127,7 +150,20 @@ export class RemoteCache {
       "E_REMOTE_UNAVAILABLE",
       `${what} layer ${key.slice(0, 12)}… at ${this.ref} failed: ${said}`,
       {
-        hint: "check the registry's address and credentials (REGISTRY_AUTH_FILE, --authfile); the build goes on with the local cache",
+        hint: /x509|certificate/i.test(said)
+          ? "the registry's certificate is not trusted here: put its CA as ca.crt in a directory named by --cert-dir (or in /etc/containers/certs.d/HOST:PORT/)"
+          : "check the registry's address and credentials (REGISTRY_AUTH_FILE, --authfile)",
+      },
+    );
+  }
+
+  /** E_REMOTE_CACHE: what the registry sent for `key` is not that layer. */
+  private notThatLayer(key: string, name: string, why: string): StrataError {
+    return new StrataError(
+      "E_REMOTE_CACHE",
+      `layer '${name}' (${key.slice(0, 12)}…) from ${this.ref} is not that layer: ${why}`,
+      {
+        hint: "it was discarded and the layer is built here; whoever pushed it should push it again",
       },
     );
   }
@@ -227,14 +263,7 @@ export class RemoteCache {
     name: string,
     staged: string,
   ): Promise<LayerMeta> {
-    const bad = (why: string) =>
-      new StrataError(
-        "E_REMOTE_CACHE",
-        `layer '${name}' (${key.slice(0, 12)}…) from ${this.ref} is not that layer: ${why}`,
-        {
-          hint: "it was discarded and the layer is built here; whoever pushed it should push it again",
-        },
-      );
+    const bad = (why: string) => this.notThatLayer(key, name, why);
     const blob = (digest: string) =>
       join(layout, "blobs", "sha256", digest.replace(/^sha256:/, ""));
     try {

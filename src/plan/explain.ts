@@ -31,3 +31,26 @@ export function explainMiss(
   if (changed.length > 0) parts.push(`changed: ${changed.join(", ")}`);
   return `rebuilt: ${parts.join("; ") || "its inputs changed"}`;
 }
+
+/** What a build knows of where one of its layers came from (a LayerResult). */
+export interface LayerOrigin {
+  cached: boolean;
+  reason: string;
+  /** The remote cache (--cache-from) it was pulled from */
+  pulledFrom?: string;
+  /** The remote cache (--cache-to) this build pushed it to */
+  pushedTo?: string;
+}
+
+/**
+ * Where a built layer came from, for --explain once the build is done: the local cache, a
+ * remote (pulled from REF) or built here (why), and whether this build pushed it.
+ */
+export function explainOrigin(layer: LayerOrigin): string {
+  const from = layer.pulledFrom
+    ? `pulled from ${layer.pulledFrom}`
+    : layer.cached
+      ? "local cache hit"
+      : layer.reason;
+  return layer.pushedTo ? `${from}; pushed to ${layer.pushedTo}` : from;
+}

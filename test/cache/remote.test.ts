@@ -3,11 +3,12 @@
  * test on 127.0.0.1 with its own storage directory, reached through skopeo. Two caches stand
  * for two machines: what A pushes, B pulls whole and checked; a second push sends nothing; a
  * missing tag is a miss; a blob changed in the registry's storage is refused and nothing
- * enters B's cache; a registry that is down is E_REMOTE_UNAVAILABLE.
+ * enters B's cache; a registry that is down is E_REMOTE_UNAVAILABLE, one that refuses the
+ * credentials E_REMOTE_AUTH.
  */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sha256 } from "../../src/cache/canonical.js";
@@ -15,7 +16,13 @@ import { checkRemoteRef, RemoteCache } from "../../src/cache/remote.js";
 import { Cache } from "../../src/cache/store.js";
 import type { StrataError } from "../../src/errors.js";
 import { tempDir } from "../helpers.js";
-import { freePort, REGISTRY_SKIP as skip, startRegistry } from "../registry.js";
+import {
+  freePort,
+  htpasswdLine,
+  REGISTRY_SKIP as skip,
+  startRegistry,
+  writeAuthFile,
+} from "../registry.js";
 
 /** A committed entry in `cache` whose module is `data`. */
 async function entry(cache: Cache, name: string, data: Buffer) {
@@ -54,7 +61,10 @@ describe("remote layer cache in an OCI registry", { skip }, () => {
     registry = await startRegistry(join(work, "registry"), port);
     ref = `127.0.0.1:${port}/team/strata-cache`;
   });
-  after(() => registry?.kill());
+  after(() => {
+    registry?.kill();
+    rmSync(work, { recursive: true, force: true });
+  });
 
   it("pushes an entry that B pulls whole, checked, into its own cache; a second push sends nothing", async () => {
     const remote = new RemoteCache(ref, { insecure: true });
@@ -99,6 +109,32 @@ describe("remote layer cache in an OCI registry", { skip }, () => {
     );
     assert.equal(b.get(built.meta.key), undefined);
     assert.deepEqual(readdirSync(join(b.dir, "tmp")), []);
+  });
+
+  it("names refused credentials E_REMOTE_AUTH, with the auth file, apart from a registry that is down", async () => {
+    const dir = join(work, "auth-registry");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "htpasswd"), htpasswdLine("alice", "s3cret"));
+    const port = await freePort();
+    const locked = await startRegistry(dir, port, { htpasswd: join(dir, "htpasswd") });
+    try {
+      const file = writeAuthFile(join(dir, "wrong.json"), `127.0.0.1:${port}`, "alice", "nope");
+      const remote = new RemoteCache(`127.0.0.1:${port}/team/cache`, {
+        insecure: true,
+        authFile: file,
+      });
+      await assert.rejects(
+        remote.pull(b, sha256("y"), "base"),
+        (e: StrataError) =>
+          e.code === "E_REMOTE_AUTH" &&
+          e.message.includes(file) &&
+          /wrong\.json/.test(e.hint ?? ""),
+      );
+      const built = await entry(a, "top", Buffer.alloc(1000, 3));
+      await assert.rejects(remote.push(a, built), (e: StrataError) => e.code === "E_REMOTE_AUTH");
+    } finally {
+      locked.kill();
+    }
   });
 
   it("says when the registry cannot be reached, and takes --insecure for loopback only", async () => {

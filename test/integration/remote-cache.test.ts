@@ -10,11 +10,9 @@ import type { ChildProcess } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { BuildResult } from "../../src/build/build.js";
-import { cli, needsRoot, ROOT, TEST_CACHE, tempDir } from "../helpers.js";
+import { needsRoot, TEST_CACHE, tempDir } from "../helpers.js";
 import { freePort, REGISTRY_SKIP, startRegistry } from "../registry.js";
-
-const recipe = join(ROOT, "examples/minimal");
+import { digests, minimalBuilds, warningsAbout } from "./remote-helpers.js";
 
 describe(
   "a layer cache shared through an OCI registry",
@@ -24,23 +22,8 @@ describe(
     let registry: ChildProcess;
     let ref: string;
     const cacheB = join(work, "cache-b");
-    const build = (cache: string, args: string[]) => {
-      const out = join(work, `out-${Math.random().toString(36).slice(2)}`);
-      const r = cli([
-        "build",
-        recipe,
-        "--json",
-        "--insecure",
-        "--cache-dir",
-        cache,
-        "--out",
-        out,
-        ...args,
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      return { result: JSON.parse(r.stdout) as BuildResult, stderr: r.stderr };
-    };
-    const digests = (r: BuildResult) => r.layers.map((l) => [l.name, l.digest]);
+    const builds = minimalBuilds(work);
+    const build = (cache: string, args: string[]) => builds(cache, ["--insecure", ...args]);
 
     before(async () => {
       mkdirSync(join(work, "registry"));
@@ -53,10 +36,10 @@ describe(
       rmSync(work, { recursive: true, force: true });
     });
 
-    it("B pulls every layer A pushed and builds none: the same modules", () => {
-      const a = build(TEST_CACHE, ["--cache-to", ref]);
+    it("B pulls every layer A pushed and builds none: the same modules", async () => {
+      const a = await build(TEST_CACHE, ["--cache-to", ref]);
       assert.match(a.stderr, /pushed to 127\.0\.0\.1/);
-      const b = build(cacheB, ["--cache-from", ref]);
+      const b = await build(cacheB, ["--cache-from", ref]);
       assert.deepEqual(digests(b.result), digests(a.result));
       for (const l of b.result.layers) {
         assert.equal(l.pulledFrom, ref, l.name);
@@ -64,13 +47,13 @@ describe(
       }
     });
 
-    it("a top layer changed on B is built there and pushed; A pulls it", () => {
+    it("a top layer changed on B is built there and pushed; A pulls it", async () => {
       const set = ["--set", `motd=changed ${Date.now()}`];
-      const b = build(cacheB, [...set, "--cache-from", ref, "--cache-to", ref]);
+      const b = await build(cacheB, [...set, "--cache-from", ref, "--cache-to", ref]);
       const [base, system] = b.result.layers;
       assert.equal(base?.cached, true);
       assert.equal(system?.cached, false);
-      const a = build(TEST_CACHE, [...set, "--cache-from", ref]);
+      const a = await build(TEST_CACHE, [...set, "--cache-from", ref]);
       assert.equal(a.result.layers[1]?.pulledFrom, ref);
       assert.deepEqual(digests(a.result), digests(b.result));
     });
@@ -78,10 +61,8 @@ describe(
     it("goes on locally, with one warning, when the registry is down", async () => {
       const dead = `127.0.0.1:${await freePort()}/team/strata-cache`;
       const fresh = join(work, "cache-c");
-      const c = build(fresh, ["--cache-from", dead, "--cache-from", ref]);
-      const warnings = c.stderr
-        .split("\n")
-        .filter((l) => l.includes("warning:") && l.includes(dead));
+      const c = await build(fresh, ["--cache-from", dead, "--cache-from", ref]);
+      const warnings = warningsAbout(c.stderr, dead);
       assert.equal(warnings.length, 1, c.stderr);
       assert.match(warnings[0] ?? "", /going on without/);
       // The second remote still answered.
