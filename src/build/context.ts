@@ -160,6 +160,7 @@ export async function resolveSettings(
     epoch,
     registry: Object.freeze({
       authFile: options.registryAuthFile,
+      certDir: options.registryCertDir,
       insecure: options.registryInsecure,
     }),
   });

@@ -25,6 +25,8 @@ export type OciSource =
 /** How strata reaches a registry (the same flags as the remote cache's). */
 export interface RegistryAccess {
   authFile?: string;
+  /** A directory of CA certificates for the registry (skopeo's --cert-dir) */
+  certDir?: string;
   insecure?: boolean;
 }
 
@@ -74,6 +76,7 @@ export function readFlags(source: OciSource, access: RegistryAccess, side?: "src
   if (source.kind !== "registry") return [];
   const flags: string[] = [];
   if (access.authFile) flags.push(side ? "--src-authfile" : "--authfile", access.authFile);
+  if (access.certDir) flags.push(side ? "--src-cert-dir" : "--cert-dir", access.certDir);
   const host = source.ref.split("/")[0] ?? "";
   if (access.insecure && LOOPBACK.test(host)) {
     flags.push(side ? "--src-tls-verify=false" : "--tls-verify=false");

@@ -65,15 +65,19 @@ describe("OCI image sources", () => {
   });
 
   it("passes credentials, and plain http only to a loopback registry", () => {
-    const access = { authFile: "/a.json", insecure: true };
+    const access = { authFile: "/a.json", certDir: "/ca", insecure: true };
     assert.deepEqual(readFlags(parseOciSource("docker://127.0.0.1:5000/a/b", dir), access, "src"), [
       "--src-authfile",
       "/a.json",
+      "--src-cert-dir",
+      "/ca",
       "--src-tls-verify=false",
     ]);
     assert.deepEqual(readFlags(parseOciSource("docker://reg.example/a/b", dir), access), [
       "--authfile",
       "/a.json",
+      "--cert-dir",
+      "/ca",
     ]);
     assert.deepEqual(readFlags(parseOciSource("image.tar", dir), access), []);
   });
